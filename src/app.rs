@@ -1,0 +1,163 @@
+//! Builds the application (state, schema, router) and serves it until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+
+use crate::assistant::{BuiltinResponder, Responder};
+use crate::config::{AssistantKind, Config};
+use crate::domain::{Clock, SystemClock};
+use crate::error::{AppError, ErrorCode};
+use crate::events::EventHub;
+use crate::graphql::{self, ChatSchema};
+use crate::service::ChatService;
+use crate::store::{MemoryStore, Store};
+
+/// Everything handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: ChatService,
+    pub schema: ChatSchema,
+}
+
+impl FromRef<AppState> for ChatSchema {
+    fn from_ref(state: &AppState) -> Self {
+        state.schema.clone()
+    }
+}
+
+impl FromRef<AppState> for ChatService {
+    fn from_ref(state: &AppState) -> Self {
+        state.service.clone()
+    }
+}
+
+impl AppState {
+    /// State over the given parts; tests use it to inject a clock or a store.
+    pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
+        let service = ChatService::new(store, EventHub::new(), responder);
+        let schema = graphql::build_schema(service.clone());
+        Self { service, schema }
+    }
+
+    /// State as the configuration asks for.
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        if config.database_url.is_some() {
+            return Err("the PostgreSQL store is not available in this build yet".into());
+        }
+        if config.assistant == AssistantKind::Openai {
+            return Err(
+                "the OpenAI-compatible assistant is not available in this build yet".into(),
+            );
+        }
+        let store = Arc::new(MemoryStore::new(clock.clone()));
+        let responder = Arc::new(BuiltinResponder::new(clock));
+        Ok(Self::new(store, responder))
+    }
+}
+
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code().http_status())
+            .expect("every error code has a valid HTTP status");
+        (status, Json(self.envelope())).into_response()
+    }
+}
+
+async fn schema_sdl() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        graphql::sdl(),
+    )
+}
+
+async fn not_found() -> AppError {
+    AppError::new(ErrorCode::NotFound, "no such route")
+}
+
+/// The complete router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::graphql_handler).post(graphql::graphql_handler),
+        )
+        .route("/schema.graphql", get(schema_sdl))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        tokio::signal::ctrl_c()
+            .await
+            .expect("installing the SIGINT handler succeeds");
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler succeeds")
+            .recv()
+            .await;
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+/// Runs chatgate with `config` until SIGINT or SIGTERM; in-flight work gets
+/// `--shutdown-timeout` to finish.
+pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let state = AppState::from_config(&config)?;
+    let listener = TcpListener::bind((config.host, config.port)).await?;
+    let address = listener.local_addr()?;
+    let shown_host = if address.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        address.ip().to_string()
+    };
+    tracing::info!(
+        %address,
+        playground = %format!("http://{shown_host}:{}/playground", address.port()),
+        "chatgate listening"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, router(state), async {
+        let _ = stop_rx.await;
+    }));
+    shutdown_signal().await;
+    tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(config.shutdown_timeout(), server).await {
+        Ok(joined) => joined??,
+        Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Runtime configuration: every setting a flag with an environment fallback (CONTRACT.md
+//! section 1).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Which assistant answers messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssistantKind {
+    Builtin,
+    Openai,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// chatgate's settings.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chatgate", version, about)]
+pub struct Config {
+    /// Bind address.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+    /// Port; 0 picks any free port (the chosen one is logged).
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+    /// Requests per minute per client IP; 0 turns limiting off.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 100)]
+    pub rate_limit: u32,
+    /// Comma-separated allowed CORS origins.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Comma-separated API keys; empty means no authentication.
+    #[arg(
+        long,
+        env = "API_KEYS",
+        default_value = "",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// Take the client IP from the last X-Forwarded-For entry.
+    #[arg(long, env = "TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_proxy: bool,
+    /// Unset: in-memory store; postgres://…: PostgreSQL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Which assistant answers messages.
+    #[arg(long, env = "ASSISTANT", value_enum, default_value_t = AssistantKind::Builtin)]
+    pub assistant: AssistantKind,
+    /// Log line format; the level comes from RUST_LOG (default info).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Seconds to drain in-flight work on SIGINT / SIGTERM.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
+}
+
+impl Config {
+    /// The configured keys without empty entries.
+    pub fn api_keys(&self) -> Vec<String> {
+        self.api_keys
+            .iter()
+            .filter(|k| !k.is_empty())
+            .cloned()
+            .collect()
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// Defaults for tests and embedding: loopback, any free port, the in-memory store.
+    pub fn for_tests() -> Self {
+        Self::parse_from(["chatgate", "--host", "127.0.0.1", "--port", "0"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::parse_from(["chatgate"]);
+        assert_eq!(c.host.to_string(), "0.0.0.0");
+        assert_eq!((c.port, c.rate_limit, c.shutdown_timeout), (3000, 100, 10));
+        assert_eq!(c.cors_origins, vec!["*"]);
+        assert!(c.api_keys().is_empty());
+        assert!(!c.trust_proxy && c.database_url.is_none());
+        assert_eq!(
+            (c.assistant, c.log_format),
+            (AssistantKind::Builtin, LogFormat::Pretty)
+        );
+    }
+
+    #[test]
+    fn flags_parse_lists_and_booleans() {
+        let c = Config::parse_from([
+            "chatgate",
+            "--api-keys",
+            "a,b",
+            "--trust-proxy",
+            "true",
+            "--log-format",
+            "json",
+        ]);
+        assert_eq!(c.api_keys(), vec!["a", "b"]);
+        assert!(c.trust_proxy);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+}

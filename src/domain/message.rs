@@ -1,0 +1,102 @@
+//! Messages: what a user or the assistant said in a conversation.
+
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::field::{Checker, Field, Metadata};
+use super::text::MessageContent;
+use super::time::Timestamp;
+use crate::error::AppResult;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    /// Parses the exact lowercase REST spelling.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "user" => Ok(Self::User),
+            "assistant" => Ok(Self::Assistant),
+            _ => Err("must be one of user, assistant".into()),
+        }
+    }
+}
+
+/// A stored message. One shape everywhere: REST, `/ws` and GraphQL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub role: Role,
+    pub content: String,
+    pub metadata: Metadata,
+    pub created_at: Timestamp,
+}
+
+/// A valid message to append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub role: Role,
+    pub content: MessageContent,
+    pub metadata: Metadata,
+}
+
+impl NewMessage {
+    /// Checks a message a client sends: `content` required, `metadata` an optional object.
+    pub fn parse_user(content: Field<String>, metadata: Field<Value>) -> AppResult<Self> {
+        let mut check = Checker::default();
+        let missing = matches!(content, Field::Absent | Field::Null);
+        let content = check.non_null("content", content, MessageContent::parse);
+        if missing {
+            check.replace("content", "is required");
+        }
+        let metadata = check.metadata("metadata", metadata);
+        check.finish(|| NewMessage {
+            role: Role::User,
+            content: content.expect("missing or invalid content was reported"),
+            metadata,
+        })
+    }
+}
+
+/// Which messages of a conversation a list asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct MessageFilter {
+    pub role: Option<Role>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn content_is_required_and_checked() {
+        let err = NewMessage::parse_user(Field::Null, Field::Absent).unwrap_err();
+        assert_eq!(
+            err.details().unwrap()["fields"],
+            json!([{"field": "content", "message": "is required"}])
+        );
+        let err = NewMessage::parse_user(Field::Value("  ".into()), Field::Absent).unwrap_err();
+        assert_eq!(
+            err.details().unwrap()["fields"],
+            json!([{"field": "content", "message": "must not be blank"}])
+        );
+        let ok = NewMessage::parse_user(Field::Value("hi".into()), Field::Value(json!({"k": 1})))
+            .unwrap();
+        assert_eq!((ok.role, ok.content.as_str()), (Role::User, "hi"));
+    }
+
+    #[test]
+    fn role_parse_is_exact() {
+        assert_eq!(Role::parse("assistant"), Ok(Role::Assistant));
+        assert!(Role::parse("USER").is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! The one table of error codes and the one error type every layer returns.
+//!
+//! Each code maps to its wire string and HTTP status here and nowhere else. Transports render
+//! [`AppError`] in their own format (REST envelope, GraphQL `extensions`) but never invent codes.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Every error code a client can see (CONTRACT.md section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RequestTimeout,
+    RateLimited,
+    InternalError,
+    ServiceUnavailable,
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    SubscriptionLagged,
+}
+
+impl ErrorCode {
+    /// The string clients match on; written out so a rename of the variant cannot change it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationError => "VALIDATION_ERROR",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::InternalError => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::SubscriptionLagged => "SUBSCRIPTION_LAGGED",
+        }
+    }
+
+    /// The HTTP status a REST answer with this code carries.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::ValidationError | Self::GraphqlParseFailed | Self::GraphqlValidationFailed => 400,
+            Self::Unauthorized => 401,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::RequestTimeout => 408,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::RateLimited => 429,
+            Self::InternalError | Self::SubscriptionLagged => 500,
+            Self::ServiceUnavailable => 503,
+        }
+    }
+}
+
+/// One offending input field, as listed in `details.fields`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error; `field` is the name the client sent (camelCase, or the argument name).
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error a client may see: code, human message and optional details.
+///
+/// It deliberately does not implement `Display`: async-graphql converts any `Display` type into
+/// an error without a code, so keeping `Display` off makes `?` in resolvers use our conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppError {
+    code: ErrorCode,
+    message: String,
+    details: Option<Value>,
+}
+
+impl AppError {
+    /// An error with a code and a message meant for the client.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Attaches the `details` object.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// Invalid input; lists every offending field so a client can fix them all at once.
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [one] => format!("{} {}", one.field, one.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Self::new(ErrorCode::ValidationError, message).with_details(json!({ "fields": fields }))
+    }
+
+    /// Invalid input in one field.
+    pub fn invalid_field(field: &str, message: &str) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    /// A resource that does not exist (or an id that cannot name one).
+    pub fn not_found(resource: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{resource} not found"))
+    }
+
+    /// A failure the client cannot act on. The cause is logged here and never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::InternalError, "Internal server error")
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn details(&self) -> Option<&Value> {
+        self.details.as_ref()
+    }
+
+    /// The REST error envelope of CONTRACT.md section 5.
+    pub fn envelope(&self) -> Value {
+        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
+        }
+        json!({ "error": error })
+    }
+}
+
+/// Result type of every service and domain operation.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_error_lists_every_field_in_the_envelope() {
+        let err = AppError::validation(vec![
+            FieldError::new("title", "is required"),
+            FieldError::new("priority", "must be one of low, medium, high"),
+        ]);
+        assert_eq!(
+            err.envelope(),
+            json!({"error": {
+                "code": "VALIDATION_ERROR",
+                "message": "2 fields are invalid",
+                "details": {"fields": [
+                    {"field": "title", "message": "is required"},
+                    {"field": "priority", "message": "must be one of low, medium, high"}
+                ]}
+            }})
+        );
+    }
+
+    #[test]
+    fn internal_error_never_carries_its_cause() {
+        let err = AppError::internal("connection refused to 10.0.0.1");
+        assert_eq!(err.message(), "Internal server error");
+        assert_eq!(err.code().http_status(), 500);
+    }
+}

@@ -1,0 +1,211 @@
+//! The event hub: delivers change events to live subscribers in the order they were stored.
+//!
+//! The service publishes every store write with the sequence number the store gave it; the hub
+//! holds back any event whose predecessors have not arrived yet, so racing writers can never
+//! reorder what subscribers see. Each topic (all chats, one chat, one conversation) has its own
+//! bounded broadcast channel, so traffic on one conversation never makes another's subscriber
+//! lag. The hub lives in the application state, never in a global.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::domain::{Chat, Conversation, Message};
+use crate::store::Seq;
+
+/// How many events a subscriber may fall behind before it is told it lagged.
+pub const SUBSCRIBER_BACKLOG: usize = 1024;
+
+/// Writes whose predecessors have not arrived that the hub will hold before it gives up on
+/// the missing ones (a writer cancelled between its store write and its publish).
+const MAX_HELD_BACK: usize = 4096;
+
+/// What happened to a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatEventKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// A stored change, as subscribers receive it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Chat { kind: ChatEventKind, chat: Chat },
+    ConversationCreated(Conversation),
+    MessageAdded(Message),
+    ConversationDeleted(Uuid),
+}
+
+/// What a subscriber listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    AllChats,
+    Chat(Uuid),
+    Conversation(Uuid),
+}
+
+impl Event {
+    fn topics(&self) -> Vec<Topic> {
+        match self {
+            Event::Chat { chat, .. } => vec![Topic::AllChats, Topic::Chat(chat.id)],
+            Event::ConversationCreated(_) => Vec::new(),
+            Event::MessageAdded(message) => vec![Topic::Conversation(message.conversation_id)],
+            Event::ConversationDeleted(id) => vec![Topic::Conversation(*id)],
+        }
+    }
+
+    /// Whether no event can follow this one on `topic`.
+    fn ends(&self, topic: &Topic) -> bool {
+        matches!(
+            (self, topic),
+            (Event::ConversationDeleted(_), Topic::Conversation(_))
+                | (
+                    Event::Chat {
+                        kind: ChatEventKind::Deleted,
+                        ..
+                    },
+                    Topic::Chat(_)
+                )
+        )
+    }
+}
+
+/// Cheap to clone; all clones share one hub.
+#[derive(Clone)]
+pub struct EventHub {
+    inner: Arc<Mutex<HubInner>>,
+}
+
+struct HubInner {
+    next: Seq,
+    held_back: BTreeMap<Seq, Event>,
+    topics: HashMap<Topic, broadcast::Sender<Arc<Event>>>,
+}
+
+impl Default for EventHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventHub {
+    /// A hub expecting the first sequence number a store hands out (1).
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(HubInner {
+                next: 1,
+                held_back: BTreeMap::new(),
+                topics: HashMap::new(),
+            })),
+        }
+    }
+
+    /// Publishes the change stored as `seq`. Every sequence number must be published once.
+    pub fn publish(&self, seq: Seq, event: Event) {
+        let mut inner = self.inner.lock();
+        if seq < inner.next {
+            tracing::error!(seq, "event published twice or out of range; dropped");
+            return;
+        }
+        inner.held_back.insert(seq, event);
+        if inner.held_back.len() > MAX_HELD_BACK {
+            let first = *inner
+                .held_back
+                .keys()
+                .next()
+                .expect("held_back is not empty");
+            tracing::error!(
+                missing_from = inner.next,
+                resumed_at = first,
+                "event gap skipped"
+            );
+            inner.next = first;
+        }
+        while let Some(event) = {
+            let next = inner.next;
+            inner.held_back.remove(&next)
+        } {
+            inner.next += 1;
+            inner.deliver(event);
+        }
+    }
+
+    /// Starts listening to `topic`: the receiver gets every event released after this call.
+    pub fn subscribe(&self, topic: Topic) -> broadcast::Receiver<Arc<Event>> {
+        let mut inner = self.inner.lock();
+        inner
+            .topics
+            .entry(topic)
+            .or_insert_with(|| broadcast::channel(SUBSCRIBER_BACKLOG).0)
+            .subscribe()
+    }
+
+    /// How many receivers listen to `topic`; lets tests wait until a subscription is live.
+    pub fn receiver_count(&self, topic: Topic) -> usize {
+        self.inner
+            .lock()
+            .topics
+            .get(&topic)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+}
+
+impl HubInner {
+    fn deliver(&mut self, event: Event) {
+        let event = Arc::new(event);
+        for topic in event.topics() {
+            let Some(sender) = self.topics.get(&topic) else {
+                continue;
+            };
+            // An error means nobody listens any more: drop the channel so it frees its buffer.
+            if sender.send(event.clone()).is_err() || event.ends(&topic) {
+                self.topics.remove(&topic);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deleted(id: Uuid) -> Event {
+        Event::ConversationDeleted(id)
+    }
+
+    #[test]
+    fn events_are_released_in_sequence_order_whatever_the_publish_order() {
+        let hub = EventHub::new();
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        let mut receivers: Vec<_> = ids
+            .iter()
+            .map(|id| hub.subscribe(Topic::Conversation(*id)))
+            .collect();
+        hub.publish(3, deleted(ids[2]));
+        hub.publish(2, deleted(ids[1]));
+        assert!(
+            receivers[1].try_recv().is_err(),
+            "held back until 1 arrives"
+        );
+        hub.publish(1, deleted(ids[0]));
+        for (id, rx) in ids.iter().zip(receivers.iter_mut()) {
+            assert_eq!(*rx.try_recv().unwrap(), deleted(*id));
+        }
+    }
+
+    #[test]
+    fn a_topic_that_ended_is_dropped_and_unheard_topics_cost_nothing() {
+        let hub = EventHub::new();
+        let id = Uuid::new_v4();
+        let _rx = hub.subscribe(Topic::Conversation(id));
+        assert_eq!(hub.receiver_count(Topic::Conversation(id)), 1);
+        hub.publish(1, deleted(Uuid::new_v4()));
+        hub.publish(2, deleted(id));
+        assert_eq!(hub.receiver_count(Topic::Conversation(id)), 0);
+        assert!(hub.inner.lock().topics.is_empty());
+    }
+}

@@ -1,0 +1,221 @@
+//! GraphQL over HTTP on `/graphql`: GET for queries, POST for everything, content negotiation
+//! and status codes of CONTRACT.md section 8. Every failure, the transport's included, is a
+//! GraphQL response with `extensions.code`.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::{ChatSchema, ensure_codes, is_request_error, request_error};
+use crate::error::{AppError, ErrorCode};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const APPLICATION_JSON: &str = "application/json";
+
+/// Which media type the client gets, decided from `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `application/json`: status 200 for every GraphQL error.
+    Json,
+    /// `application/graphql-response+json`: status 400 for parse and validation errors.
+    GraphqlResponse,
+}
+
+impl Format {
+    /// The type with the higher `q` wins, the first listed on a tie; `*/*`, `application/*`
+    /// and anything unknown get plain JSON.
+    fn negotiate(headers: &HeaderMap) -> Self {
+        let mut best: Option<(f32, Self)> = None;
+        let ranges = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','));
+        for range in ranges {
+            let mut parts = range.split(';');
+            let media_type = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let format = match media_type.as_str() {
+                GRAPHQL_RESPONSE_JSON => Self::GraphqlResponse,
+                APPLICATION_JSON | "*/*" | "application/*" => Self::Json,
+                _ => continue,
+            };
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, format));
+            }
+        }
+        best.map_or(Self::Json, |(_, format)| format)
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Json => "application/json; charset=utf-8",
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+        })
+    }
+
+    fn respond(self, status: StatusCode, body: Value) -> Response {
+        let mut response = (status, body.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, self.content_type());
+        response
+    }
+
+    /// A failure of the transport itself (bad method, media type or body): its own status.
+    fn transport_error(self, err: &AppError) -> Response {
+        let status = StatusCode::from_u16(err.code().http_status())
+            .expect("every error code has a valid HTTP status");
+        let body = serde_json::json!({ "errors": [request_error(err)] });
+        self.respond(status, body)
+    }
+}
+
+fn method_not_allowed(format: Format, message: &str, allow: &'static str) -> Response {
+    let err = AppError::new(ErrorCode::MethodNotAllowed, message);
+    let mut response = format.transport_error(&err);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// Whether the body is declared JSON (`application/json`, parameters allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case(APPLICATION_JSON))
+}
+
+fn bad_request(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::ValidationError, message)
+}
+
+/// Decodes the GraphQL request from a GET query string or a POST JSON body.
+fn decode(
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<async_graphql::Request, AppError> {
+    if *method == Method::GET {
+        return async_graphql::http::parse_query_string(uri.query().unwrap_or(""))
+            .map_err(|e| bad_request(format!("invalid GraphQL GET request: {e}")));
+    }
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+            ErrorCode::PayloadTooLarge,
+            "request body is larger than 1 MiB",
+        ),
+        _ => bad_request("request body could not be read"),
+    })?;
+    if !is_json(headers) {
+        return Err(AppError::new(
+            ErrorCode::UnsupportedMediaType,
+            "request body must be application/json",
+        ));
+    }
+    if body.is_empty() {
+        return Err(bad_request("request body is empty"));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("invalid GraphQL request body: {e}")))
+}
+
+/// Whether the operation the request selects is a mutation (GET must not run one).
+fn selects_mutation(request: &mut async_graphql::Request) -> bool {
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return false;
+    };
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+/// `GET` and `POST /graphql`.
+pub async fn graphql_handler(
+    State(schema): State<ChatSchema>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let format = Format::negotiate(&headers);
+    if method != Method::GET && method != Method::POST {
+        return method_not_allowed(format, "use GET or POST", "GET, POST");
+    }
+    let mut request = match decode(&method, &headers, &uri, body) {
+        Ok(request) => request,
+        Err(err) => return format.transport_error(&err),
+    };
+    if method == Method::GET && selects_mutation(&mut request) {
+        return method_not_allowed(format, "mutations must be sent with POST", "POST");
+    }
+
+    let mut response = schema.execute(request).await;
+    ensure_codes(&mut response.errors);
+    let request_failed = is_request_error(&response.errors);
+    let mut body = serde_json::to_value(&response).expect("a GraphQL response serializes");
+    if request_failed {
+        // Nothing was executed, so there is no `data` entry at all (GraphQL spec 7.1.1).
+        if let Value::Object(map) = &mut body {
+            map.remove("data");
+        }
+    }
+    let status = if request_failed && format == Format::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    format.respond(status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn negotiation_prefers_the_first_listed_graphql_type() {
+        assert_eq!(Format::negotiate(&HeaderMap::new()), Format::Json);
+        assert_eq!(Format::negotiate(&accept("*/*")), Format::Json);
+        assert_eq!(
+            Format::negotiate(&accept(
+                "application/graphql-response+json, application/json"
+            )),
+            Format::GraphqlResponse
+        );
+        assert_eq!(
+            Format::negotiate(&accept(
+                "application/json;q=0.9, application/graphql-response+json"
+            )),
+            Format::GraphqlResponse
+        );
+        assert_eq!(
+            Format::negotiate(&accept(
+                "application/json, application/graphql-response+json"
+            )),
+            Format::Json
+        );
+        assert_eq!(Format::negotiate(&accept("text/html")), Format::Json);
+    }
+}

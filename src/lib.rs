@@ -1,0 +1,18 @@
+//! chatgate: a GraphQL gateway for chat sessions, conversations and assistant messages, which
+//! also speaks the REST APIs its older clients use.
+//!
+//! Transports ([`graphql`]) decode input into [`domain`] types and call one [`service`]
+//! operation; the service writes through a [`store`] and publishes each stored change to the
+//! [`events`] hub that feeds live subscriptions. [`app`] wires it all together.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod assistant;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod service;
+pub mod store;
+pub mod telemetry;

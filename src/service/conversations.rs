@@ -1,0 +1,138 @@
+//! Conversation and message operations, including the assistant's turn.
+
+use futures::StreamExt;
+use uuid::Uuid;
+
+use super::{ChatService, defaults, require_id};
+use crate::assistant::ReplyRequest;
+use crate::domain::{
+    Conversation, Message, MessageContent, MessageFilter, NewConversation, NewMessage, Page,
+    PageRequest, Role, SortOrder, UserId, parse_id,
+};
+use crate::error::{AppError, AppResult};
+use crate::events::Event;
+use crate::store::MessageQuery;
+
+/// What the assistant says when its backend produced nothing usable.
+const EMPTY_REPLY: &str = "I have no answer to that yet.";
+
+impl ChatService {
+    pub async fn create_conversation(&self, new: NewConversation) -> AppResult<Conversation> {
+        let stamped = self.store.create_conversation(new).await?;
+        Ok(self.publish(stamped, |c| Event::ConversationCreated(c.clone())))
+    }
+
+    /// The conversation, or `None` for an id that names nothing.
+    pub async fn get_conversation(&self, id: &str) -> AppResult<Option<Conversation>> {
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        Ok(self.store.get_conversations(&[id]).await?.pop())
+    }
+
+    /// Deletes the conversation with its messages and returns it as it was.
+    pub async fn delete_conversation(&self, id: &str) -> AppResult<Conversation> {
+        let stamped = self
+            .store
+            .delete_conversation(require_id(id, "conversation")?)
+            .await?;
+        Ok(self.publish(stamped, |c| Event::ConversationDeleted(c.id)))
+    }
+
+    pub async fn list_conversations(
+        &self,
+        user_id: &UserId,
+        order: SortOrder,
+        page: PageRequest,
+    ) -> AppResult<Page<Conversation>> {
+        self.store
+            .list_conversations(user_id.as_str(), order, page)
+            .await
+    }
+
+    /// Stores the user's message, asks the assistant, stores its reply; both are published.
+    pub async fn send_message(
+        &self,
+        conversation_id: &str,
+        new: NewMessage,
+    ) -> AppResult<(Message, Message)> {
+        let conversation_id = require_id(conversation_id, "conversation")?;
+        let stamped = self.store.append_message(conversation_id, new).await?;
+        let user_message = self.publish(stamped, |m| Event::MessageAdded(m.clone()));
+
+        let reply = self.assistant_reply(conversation_id).await?;
+        let stamped = self.store.append_message(conversation_id, reply).await?;
+        let assistant_message = self.publish(stamped, |m| Event::MessageAdded(m.clone()));
+        Ok((user_message, assistant_message))
+    }
+
+    async fn assistant_reply(&self, conversation_id: Uuid) -> AppResult<NewMessage> {
+        let query = MessageQuery {
+            conversation_id,
+            filter: MessageFilter::default(),
+            order: SortOrder::Desc,
+            page: PageRequest::clamped(defaults::ASSISTANT_HISTORY, 0),
+        };
+        let conversation = self
+            .store
+            .get_conversations(&[conversation_id])
+            .await?
+            .pop();
+        let history = self.store.list_messages(&[query]).await?.pop().flatten();
+        let (Some(conversation), Some(history)) = (conversation, history) else {
+            return Err(AppError::not_found("conversation"));
+        };
+        let mut history = history.items;
+        history.reverse();
+        let mut chunks = self
+            .responder
+            .respond(ReplyRequest {
+                conversation,
+                history,
+            })
+            .await?;
+        let mut text = String::new();
+        while let Some(chunk) = chunks.next().await {
+            text.push_str(&chunk?);
+        }
+        let content = MessageContent::parse(text).or_else(|problem| {
+            tracing::warn!(%problem, "assistant reply unusable; sending the fallback");
+            MessageContent::parse(EMPTY_REPLY.to_owned())
+        });
+        Ok(NewMessage {
+            role: Role::Assistant,
+            content: content.expect("the fallback reply is valid"),
+            metadata: Default::default(),
+        })
+    }
+
+    /// The message, or `None` for an id that names nothing.
+    pub async fn get_message(&self, id: &str) -> AppResult<Option<Message>> {
+        match parse_id(id) {
+            Some(id) => self.store.get_message(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// One page of a conversation's messages; `NOT_FOUND` when the conversation does not exist.
+    pub async fn list_messages(
+        &self,
+        conversation_id: &str,
+        filter: MessageFilter,
+        order: SortOrder,
+        page: PageRequest,
+    ) -> AppResult<Page<Message>> {
+        let query = MessageQuery {
+            conversation_id: require_id(conversation_id, "conversation")?,
+            filter,
+            order,
+            page,
+        };
+        self.store
+            .list_messages(&[query])
+            .await?
+            .pop()
+            .flatten()
+            .ok_or_else(|| AppError::not_found("conversation"))
+    }
+}

@@ -1,0 +1,80 @@
+//! The operations both transports call. Each decodes nothing and renders nothing: it takes
+//! checked domain input, performs one store operation (or a short sequence), and publishes the
+//! resulting change to the event hub after the store accepted it.
+//!
+//! Ids arrive as the strings clients sent; the rule that a malformed id names nothing lives
+//! here, once, for every transport.
+
+mod chats;
+mod conversations;
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::assistant::Responder;
+use crate::domain::parse_id;
+use crate::error::{AppError, AppResult};
+use crate::events::{Event, EventHub, Topic};
+use crate::store::{Stamped, Store};
+
+/// Default page sizes of each list (CONTRACT.md section 4).
+pub mod defaults {
+    pub const CHATS_LIMIT: u64 = 100;
+    pub const CONVERSATIONS_LIMIT: u64 = 50;
+    pub const MESSAGES_LIMIT: u64 = 100;
+    /// How many of the latest messages a conversation's detail view embeds.
+    pub const EMBEDDED_MESSAGES: u64 = 100;
+    /// How many recent messages the assistant sees.
+    pub const ASSISTANT_HISTORY: u64 = 20;
+}
+
+/// Cheap to clone; the shared state behind every transport.
+#[derive(Clone)]
+pub struct ChatService {
+    store: Arc<dyn Store>,
+    hub: EventHub,
+    responder: Arc<dyn Responder>,
+}
+
+impl ChatService {
+    pub fn new(store: Arc<dyn Store>, hub: EventHub, responder: Arc<dyn Responder>) -> Self {
+        Self {
+            store,
+            hub,
+            responder,
+        }
+    }
+
+    /// The store, for batched loads that need no business rule.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Starts listening to live changes of `topic`.
+    pub fn subscribe(&self, topic: Topic) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
+        self.hub.subscribe(topic)
+    }
+
+    /// The hub, for tests and transports that wait on subscribers.
+    pub fn hub(&self) -> &EventHub {
+        &self.hub
+    }
+
+    /// A real round trip to the store, for health checks.
+    pub async fn ping_store(&self) -> AppResult<()> {
+        self.store.ping().await
+    }
+
+    /// Publishes a stored change; called right after the store write with no `.await` in
+    /// between, so a cancelled request can never leave a hole in the sequence.
+    fn publish<T>(&self, stamped: Stamped<T>, event: impl FnOnce(&T) -> Event) -> T {
+        self.hub.publish(stamped.seq, event(&stamped.value));
+        stamped.value
+    }
+}
+
+/// Parses a client-sent id; one that cannot name a record is `NOT_FOUND` for `resource`.
+fn require_id(raw: &str, resource: &str) -> AppResult<Uuid> {
+    parse_id(raw).ok_or_else(|| AppError::not_found(resource))
+}

@@ -1,0 +1,5 @@
+//! One integration-test binary: every feature file is a module here.
+
+mod helpers;
+
+mod graphql_basics;

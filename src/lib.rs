@@ -10,6 +10,7 @@ pub mod app;
 pub mod assistant;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod graphql;

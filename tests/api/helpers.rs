@@ -35,7 +35,11 @@ pub struct GraphqlReply {
 impl GraphqlReply {
     /// `data`, after asserting there were no errors.
     pub fn data(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 
@@ -45,7 +49,12 @@ impl GraphqlReply {
             .as_array()
             .unwrap_or_else(|| panic!("no errors in {}", self.body))
             .iter()
-            .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+            .map(|e| {
+                e["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("<none>")
+                    .to_owned()
+            })
             .collect()
     }
 }

@@ -1,0 +1,3 @@
+//! What every request meets before a handler runs: rate limiting, CORS and API keys.
+
+pub mod rate_limit;

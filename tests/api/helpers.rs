@@ -1,4 +1,5 @@
 //! Spawns the real application on an ephemeral port and talks to it like a client would.
+#![allow(dead_code)] // Shared helpers: not every feature file uses every one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

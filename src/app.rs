@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::assistant::{BuiltinResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
+use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
@@ -25,6 +26,7 @@ use crate::store::{MemoryStore, Store};
 pub struct AppState {
     pub service: ChatService,
     pub schema: ChatSchema,
+    pub edge: Edge,
 }
 
 impl FromRef<AppState> for ChatSchema {
@@ -44,7 +46,17 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
         let service = ChatService::new(store, EventHub::new(), responder);
         let schema = graphql::build_schema(service.clone());
-        Self { service, schema }
+        Self {
+            service,
+            schema,
+            edge: Edge::default(),
+        }
+    }
+
+    /// The same state behind another edge (rate limit, CORS, keys).
+    pub fn with_edge(mut self, edge: Edge) -> Self {
+        self.edge = edge;
+        self
     }
 
     /// State as the configuration asks for.
@@ -60,7 +72,7 @@ impl AppState {
         }
         let store = Arc::new(MemoryStore::new(clock.clone()));
         let responder = Arc::new(BuiltinResponder::new(clock));
-        Ok(Self::new(store, responder))
+        Ok(Self::new(store, responder).with_edge(Edge::from_config(config)))
     }
 }
 
@@ -83,16 +95,18 @@ async fn not_found() -> AppError {
     AppError::new(ErrorCode::NotFound, "no such route")
 }
 
-/// The complete router.
+/// The complete router, behind the edge layers.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let edge = state.edge.clone();
+    let routes = Router::new()
         .route(
             "/graphql",
             get(graphql::graphql_handler).post(graphql::graphql_handler),
         )
         .route("/schema.graphql", get(schema_sdl))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(state);
+    edge.apply(routes)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.

@@ -1,4 +1,129 @@
-//! What every request meets before a handler runs: rate limiting, CORS and API keys.
+//! What every request meets before a handler runs, outermost first: CORS, the rate limit and
+//! API keys (CONTRACT.md sections 7 and 8). Each refusal is rendered in the shape of the
+//! protocol the request was speaking.
 
 pub mod api_keys;
+mod guard;
 pub mod rate_limit;
+mod reply;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::Config;
+use api_keys::ApiKeys;
+use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
+
+/// The edge's settings, shared by its middleware.
+#[derive(Clone, Debug)]
+pub struct Edge {
+    limiter: Option<Arc<RateLimiter>>,
+    keys: ApiKeys,
+    trust_proxy: bool,
+    cors_origins: Vec<String>,
+}
+
+impl Default for Edge {
+    /// No limit, no keys, any origin: what tests of other features run behind.
+    fn default() -> Self {
+        Self {
+            limiter: None,
+            keys: ApiKeys::default(),
+            trust_proxy: false,
+            cors_origins: vec!["*".into()],
+        }
+    }
+}
+
+impl Edge {
+    /// The edge as configured.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            limiter: (config.rate_limit > 0)
+                .then(|| Arc::new(RateLimiter::new(config.rate_limit, DEFAULT_MAX_CLIENTS))),
+            keys: ApiKeys::new(config.api_keys()),
+            trust_proxy: config.trust_proxy,
+            cors_origins: config.cors_origins.clone(),
+        }
+    }
+
+    /// A limiter of `per_minute` requests tracking at most `max_clients` clients.
+    pub fn with_rate_limit(mut self, per_minute: u32, max_clients: usize) -> Self {
+        self.limiter = Some(Arc::new(RateLimiter::new(per_minute, max_clients)));
+        self
+    }
+
+    pub fn with_api_keys(mut self, keys: ApiKeys) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    pub fn with_trust_proxy(mut self, trust: bool) -> Self {
+        self.trust_proxy = trust;
+        self
+    }
+
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
+    /// The configured API keys (the socket handshakes check them too).
+    pub fn keys(&self) -> &ApiKeys {
+        &self.keys
+    }
+
+    /// How many clients the rate limiter tracks now (0 when limiting is off).
+    pub fn tracked_clients(&self) -> usize {
+        self.limiter.as_ref().map_or(0, |l| l.tracked_clients())
+    }
+
+    /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys.
+    pub fn apply(&self, router: Router) -> Router {
+        router
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                guard::require_api_key,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                guard::rate_limit,
+            ))
+            .layer(self.cors())
+    }
+
+    fn cors(&self) -> CorsLayer {
+        let origins = if self.cors_origins.iter().any(|o| o.trim() == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(
+                self.cors_origins
+                    .iter()
+                    .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
+            )
+        };
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static("x-api-key"),
+            ])
+            .expose_headers([
+                HeaderName::from_static(reply::LIMIT),
+                HeaderName::from_static(reply::REMAINING),
+                HeaderName::from_static(reply::RESET),
+                header::RETRY_AFTER,
+            ])
+    }
+}

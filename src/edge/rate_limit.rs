@@ -39,12 +39,14 @@ pub enum Decision {
 }
 
 /// A thread-safe sliding-log limiter keyed by client IP.
+#[derive(Debug)]
 pub struct RateLimiter {
     limit: u32,
     max_clients: usize,
     table: Mutex<Table>,
 }
 
+#[derive(Debug)]
 struct Table {
     clients: HashMap<IpAddr, VecDeque<u64>>,
     /// No client can have left its window before this instant (Unix ms); sweeps wait for it.
@@ -250,5 +252,20 @@ mod tests {
             Decision::Admitted { .. }
         ));
         assert!(limiter.tracked_clients() <= 100);
+    }
+
+    #[test]
+    fn a_hundred_and_fifty_thousand_clients_leave_the_table_at_its_cap() {
+        let limiter = RateLimiter::new(100, DEFAULT_MAX_CLIENTS);
+        let refused = (0..150_000u32)
+            .filter(|&n| {
+                matches!(
+                    limiter.check(ip(n), T0 + u64::from(n) / 10),
+                    Decision::Refused { .. }
+                )
+            })
+            .count();
+        assert_eq!(limiter.tracked_clients(), DEFAULT_MAX_CLIENTS);
+        assert_eq!(refused, 50_000);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chatgate::app::{self, AppState};
 use chatgate::assistant::BuiltinResponder;
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
+use chatgate::edge::Edge;
 use chatgate::service::ChatService;
 use chatgate::store::MemoryStore;
 use reqwest::StatusCode;
@@ -19,6 +20,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub service: ChatService,
+    pub edge: Edge,
     /// Set when the app was spawned with [`spawn_app_with_clock`].
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
@@ -73,10 +75,28 @@ pub async fn spawn_app_with_clock() -> TestApp {
     spawn_with(clock.clone(), Some(clock)).await
 }
 
+/// Spawns the app behind the given edge (rate limit, CORS, API keys).
+pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
+    spawn_state(
+        AppState::new(
+            Arc::new(MemoryStore::new(Arc::new(SystemClock))),
+            Arc::new(BuiltinResponder::new(Arc::new(SystemClock))),
+        )
+        .with_edge(edge),
+        None,
+    )
+    .await
+}
+
 async fn spawn_with(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>) -> TestApp {
     let store = Arc::new(MemoryStore::new(clock.clone()));
     let state = AppState::new(store, Arc::new(BuiltinResponder::new(clock)));
+    spawn_state(state, manual).await
+}
+
+async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
     let service = state.service.clone();
+    let edge = state.edge.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -87,6 +107,7 @@ async fn spawn_with(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>) -> 
         address,
         client: reqwest::Client::new(),
         service,
+        edge,
         clock: manual,
         stop: Some(stop),
         server: Some(server),
@@ -96,6 +117,11 @@ async fn spawn_with(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>) -> 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    /// How many clients the edge's rate limiter tracks now.
+    pub fn tracked_clients(&self) -> usize {
+        self.edge.tracked_clients()
     }
 
     /// POSTs a GraphQL request as JSON.

@@ -1,0 +1,144 @@
+//! The rate-limit and API-key middleware.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::Edge;
+use super::api_keys::Presented;
+use super::rate_limit::Decision;
+use super::reply::{self, Protocol};
+use crate::error::{AppError, ErrorCode};
+
+/// Paths the rate limit never counts: health checks and the playground's static files.
+fn exempt_from_limit(path: &str) -> bool {
+    path == "/health"
+        || path.starts_with("/health/")
+        || path == "/playground"
+        || path.starts_with("/playground/")
+        || path == "/favicon.ico"
+}
+
+/// Paths open without a key (CONTRACT.md section 7).
+fn open_without_key(path: &str) -> bool {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    path == "/"
+        || under("/health")
+        || under("/playground")
+        || under("/docs")
+        || path == "/openapi.json"
+        || path == "/schema.graphql"
+        || path == "/favicon.ico"
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// A CORS preflight: exempt from the limit and from keys.
+fn is_preflight(request: &Request) -> bool {
+    request.method() == Method::OPTIONS
+        && request.headers().contains_key(header::ORIGIN)
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The client's IP: the socket's peer, or with `trust_proxy` the last `X-Forwarded-For` entry
+/// (the one our own proxy appended).
+fn client_ip(edge: &Edge, request: &Request) -> Option<IpAddr> {
+    if edge.trust_proxy {
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .and_then(|ip| ip.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Counts the request against its client's window; refuses it with 429 beyond the limit.
+pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let Some(limiter) = edge.limiter.as_ref() else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path();
+    if exempt_from_limit(path) || is_preflight(&request) {
+        return next.run(request).await;
+    }
+    let protocol = Protocol::of(path);
+    let Some(ip) = client_ip(&edge, &request) else {
+        tracing::error!("no client address on a request; refusing it");
+        return reply::error(protocol, &AppError::internal("missing connect info"));
+    };
+    match limiter.check(ip, unix_millis()) {
+        Decision::Admitted {
+            limit,
+            remaining,
+            reset,
+        } => {
+            let mut response = next.run(request).await;
+            reply::add_limit_headers(response.headers_mut(), limit, remaining, reset);
+            response
+        }
+        Decision::Refused {
+            limit,
+            reset,
+            retry_after,
+        } => {
+            let mut response = reply::rate_limited(protocol, retry_after);
+            reply::add_limit_headers(response.headers_mut(), limit, 0, reset);
+            response
+        }
+    }
+}
+
+/// With keys configured, refuses requests without a valid key (401) before routing.
+pub async fn require_api_key(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    if !edge.keys.enabled() || is_preflight(&request) || open_without_key(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let presented = edge.keys.check_headers(request.headers());
+    let upgrade = is_websocket_upgrade(request.headers());
+    match presented {
+        Presented::Valid => next.run(request).await,
+        // Browsers cannot set headers on an upgrade: the socket authenticates inside.
+        Presented::Missing if upgrade => next.run(request).await,
+        Presented::Missing | Presented::Invalid => {
+            let message = if presented == Presented::Missing {
+                "an API key is required (X-API-Key or Authorization: Bearer)"
+            } else {
+                "the API key is not valid"
+            };
+            let err = AppError::new(ErrorCode::Unauthorized, message);
+            let mut response = reply::error(Protocol::of(request.uri().path()), &err);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"chatgate\""),
+            );
+            response
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! How the edge's refusals look, in the shape of the protocol the request speaks: the REST
+//! envelope, the `chatbot-api.md` 429 body under `/api`, or a GraphQL response on `/graphql`.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::{AppError, ErrorCode};
+use crate::graphql::request_error;
+
+pub const LIMIT: &str = "x-ratelimit-limit";
+pub const REMAINING: &str = "x-ratelimit-remaining";
+pub const RESET: &str = "x-ratelimit-reset";
+
+/// Which error shape a path answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Graphql,
+    Chatbot,
+    Rest,
+}
+
+impl Protocol {
+    pub fn of(path: &str) -> Self {
+        if path == "/graphql" || path.starts_with("/graphql/") {
+            Self::Graphql
+        } else if path == "/api" || path.starts_with("/api/") {
+            Self::Chatbot
+        } else {
+            Self::Rest
+        }
+    }
+}
+
+/// An error in the protocol's shape with its status.
+pub fn error(protocol: Protocol, err: &AppError) -> Response {
+    let status =
+        StatusCode::from_u16(err.code().http_status()).expect("error codes have valid statuses");
+    match protocol {
+        Protocol::Graphql => {
+            (status, Json(json!({ "errors": [request_error(err)] }))).into_response()
+        }
+        Protocol::Chatbot | Protocol::Rest => (status, Json(err.envelope())).into_response(),
+    }
+}
+
+/// The 429 answer: each protocol's body, plus `Retry-After`.
+pub fn rate_limited(protocol: Protocol, retry_after: u64) -> Response {
+    const MESSAGE: &str = "Rate limit exceeded";
+    let body = match protocol {
+        Protocol::Chatbot => json!({
+            "error": MESSAGE,
+            "message": "Too many requests, please try again later",
+            "retryAfter": retry_after,
+        }),
+        Protocol::Graphql => json!({ "errors": [{
+            "message": MESSAGE,
+            "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfter": retry_after },
+        }]}),
+        Protocol::Rest => AppError::new(ErrorCode::RateLimited, MESSAGE)
+            .with_details(json!({ "retryAfter": retry_after }))
+            .envelope(),
+    };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+/// Adds the `X-RateLimit-*` headers.
+pub fn add_limit_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: u64) {
+    headers.insert(LIMIT, HeaderValue::from(limit));
+    headers.insert(REMAINING, HeaderValue::from(remaining));
+    headers.insert(RESET, HeaderValue::from(reset));
+}

@@ -18,6 +18,7 @@ use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
+use crate::playground;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
 
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
             get(graphql::graphql_handler).post(graphql::graphql_handler),
         )
         .route("/schema.graphql", get(schema_sdl))
+        .merge(playground::router(edge.keys().enabled()))
         .fallback(not_found)
         .with_state(state);
     edge.apply(routes)

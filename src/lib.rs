@@ -14,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod playground;
 pub mod service;
 pub mod store;
 pub mod telemetry;

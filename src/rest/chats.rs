@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(toggle_chat))
 }
 
-/// List chat sessions, oldest first unless `order=desc`, optionally filtered.
+/// List chat sessions, oldest first unless order=desc, optionally filtered.
 #[utoipa::path(
     get,
     path = "/chats",
@@ -75,8 +75,9 @@ pub async fn get_chat(
         .ok_or_else(|| AppError::not_found("chat"))
 }
 
-/// Change some fields of a chat session; the others stay as they are. A change to nothing
-/// keeps `updatedAt`.
+/// Change some fields of a chat session; the others stay as they are.
+///
+/// A change to nothing keeps `updatedAt`; `null` clears `description` and `userId`.
 #[utoipa::path(
     put,
     path = "/chats/{id}",
@@ -110,7 +111,7 @@ pub async fn delete_chat(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Flip a chat session's `active` flag. Needs no body.
+/// Flip a chat session's active flag. Needs no body.
 #[utoipa::path(
     post,
     path = "/chats/{id}/toggle",

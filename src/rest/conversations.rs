@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_conversation, delete_conversation))
 }
 
-/// List one user's conversations, newest first unless `order=asc`.
+/// List one user's conversations, newest first unless order=asc.
 #[utoipa::path(
     get,
     path = "/conversations",

@@ -47,7 +47,7 @@ pub async fn send_message(
     ))
 }
 
-/// List a conversation's messages, oldest first unless `order=desc`.
+/// List a conversation's messages, oldest first unless order=desc.
 #[utoipa::path(
     get,
     path = "/conversations/{id}/messages",

@@ -127,4 +127,23 @@ mod tests {
             }})
         );
     }
+
+    #[tokio::test]
+    async fn a_client_that_stalls_while_sending_its_body_gets_408() {
+        let app = Router::new()
+            .route(
+                "/upload",
+                axum::routing::post(|_: axum::body::Bytes| async {}),
+            )
+            .layer(middleware::from_fn_with_state(
+                Duration::from_millis(20),
+                timeout,
+            ));
+        let stalled = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+        let request = Request::post("/upload")
+            .body(Body::from_stream(stalled))
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 408);
+    }
 }

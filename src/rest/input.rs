@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{QueryChecker, field};
 use crate::domain::{
-    ChatFields, ChatFilter, Field, MessageFilter, Priority, Role, SortOrder, UserId,
+    ChatFields, ChatFilter, Field, MessageFilter, PageRequest, Priority, Role, SortOrder, UserId,
 };
 use crate::error::AppResult;
 use crate::service::defaults;
@@ -156,7 +156,8 @@ pub struct ChatListQuery {
 }
 
 impl ChatListQuery {
-    pub fn parse(self) -> AppResult<(ChatFilter, SortOrder, crate::domain::PageRequest)> {
+    /// The filter, order and page asked for, or one error listing every bad parameter.
+    pub fn parse(self) -> AppResult<(ChatFilter, SortOrder, PageRequest)> {
         let mut check = QueryChecker::default();
         let active = check.boolean("active", self.active);
         let priority = check.parse("priority", self.priority, Priority::parse);
@@ -194,7 +195,8 @@ pub struct ConversationListQuery {
 }
 
 impl ConversationListQuery {
-    pub fn parse(self) -> AppResult<(UserId, SortOrder, crate::domain::PageRequest)> {
+    /// Whose conversations, in which order, which page; `userId` is required.
+    pub fn parse(self) -> AppResult<(UserId, SortOrder, PageRequest)> {
         let mut check = QueryChecker::default();
         let user_id = match self.user_id {
             Some(raw) => check.parse("userId", Some(raw), |v| UserId::parse(v.to_owned())),
@@ -237,7 +239,8 @@ pub struct MessageListQuery {
 }
 
 impl MessageListQuery {
-    pub fn parse(self) -> AppResult<(MessageFilter, SortOrder, crate::domain::PageRequest)> {
+    /// The role filter, order and page asked for, or one error listing every bad parameter.
+    pub fn parse(self) -> AppResult<(MessageFilter, SortOrder, PageRequest)> {
         let mut check = QueryChecker::default();
         let page = page(
             &mut check,
@@ -257,8 +260,8 @@ fn page(
     limit: Option<String>,
     offset: Option<String>,
     default_limit: u64,
-) -> crate::domain::PageRequest {
+) -> PageRequest {
     let limit = check.count("limit", limit);
     let offset = check.count("offset", offset);
-    crate::domain::PageRequest::clamped(limit.unwrap_or(default_limit), offset.unwrap_or(0))
+    PageRequest::clamped(limit.unwrap_or(default_limit), offset.unwrap_or(0))
 }

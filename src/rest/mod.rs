@@ -7,7 +7,7 @@
 
 mod chats;
 mod conversations;
-pub mod extract;
+mod extract;
 mod health;
 mod input;
 mod messages;

@@ -15,9 +15,10 @@ use crate::assistant::{BuiltinResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
+use crate::rest;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
 
@@ -91,10 +92,6 @@ async fn schema_sdl() -> impl IntoResponse {
     )
 }
 
-async fn not_found() -> AppError {
-    AppError::new(ErrorCode::NotFound, "no such route")
-}
-
 /// The complete router, behind the edge layers.
 pub fn router(state: AppState) -> Router {
     let edge = state.edge.clone();
@@ -104,7 +101,8 @@ pub fn router(state: AppState) -> Router {
             get(graphql::graphql_handler).post(graphql::graphql_handler),
         )
         .route("/schema.graphql", get(schema_sdl))
-        .fallback(not_found)
+        .merge(rest::router())
+        .layer(rest::body_limit())
         .with_state(state);
     edge.apply(routes)
 }

@@ -30,6 +30,33 @@ impl ChatService {
         Ok(self.store.get_conversations(&[id]).await?.pop())
     }
 
+    /// The conversation with its latest [`defaults::EMBEDDED_MESSAGES`] messages, oldest first,
+    /// or `None` for an id that names nothing.
+    pub async fn get_conversation_detail(
+        &self,
+        id: &str,
+    ) -> AppResult<Option<(Conversation, Vec<Message>)>> {
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        let Some(conversation) = self.store.get_conversations(&[id]).await?.pop() else {
+            return Ok(None);
+        };
+        let query = MessageQuery {
+            conversation_id: id,
+            filter: MessageFilter::default(),
+            order: SortOrder::Desc,
+            page: PageRequest::clamped(defaults::EMBEDDED_MESSAGES, 0),
+        };
+        // Deleted in between: it names nothing any more.
+        let Some(page) = self.store.list_messages(&[query]).await?.pop().flatten() else {
+            return Ok(None);
+        };
+        let mut messages = page.items;
+        messages.reverse();
+        Ok(Some((conversation, messages)))
+    }
+
     /// Deletes the conversation with its messages and returns it as it was.
     pub async fn delete_conversation(&self, id: &str) -> AppResult<Conversation> {
         let stamped = self

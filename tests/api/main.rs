@@ -2,8 +2,18 @@
 
 mod helpers;
 
+mod concurrency;
+mod counting_store;
+mod dataloader;
 mod edge;
 mod graphql_basics;
+mod graphql_chats;
+mod graphql_conversations;
+mod graphql_http;
+mod graphql_limits;
+mod graphql_validation;
+mod null_propagation;
+mod pagination;
 mod rest_chat_lists;
 mod rest_chats;
 mod rest_conversations;
@@ -12,3 +22,6 @@ mod rest_errors;
 mod rest_health;
 mod rest_messages;
 mod rest_openapi;
+mod schema;
+mod shutdown;
+mod timestamps;

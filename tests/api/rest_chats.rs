@@ -212,7 +212,7 @@ async fn put_changes_only_the_fields_present_and_moves_updated_at() {
         .rest_create_chat(json!({"title": "Plan", "description": "d", "userId": "u"}))
         .await;
     let id = id_of(&chat);
-    app.manual_clock().advance_millis(1_500);
+    app.clock().advance_millis(1_500);
     let reply = app
         .put_json(&format!("/chats/{id}"), &json!({"priority": "low"}))
         .await;
@@ -231,7 +231,7 @@ async fn put_changes_only_the_fields_present_and_moves_updated_at() {
 async fn put_can_change_every_writable_field_at_once() {
     let app = spawn_app_with_clock().await;
     let id = create(&app, "Plan").await;
-    app.manual_clock().advance_millis(10);
+    app.clock().advance_millis(10);
     let body = json!({
         "title": " New ", "description": "new", "active": false, "priority": "high", "userId": "u2"
     });
@@ -252,7 +252,7 @@ async fn a_put_that_changes_nothing_keeps_updated_at_and_a_fetched_chat_can_be_s
         .rest_create_chat(json!({"title": "Same", "priority": "high"}))
         .await;
     let path = format!("/chats/{}", id_of(&chat));
-    app.manual_clock().advance_millis(60_000);
+    app.clock().advance_millis(60_000);
     // The whole fetched record, read-only fields included, changes nothing.
     assert_eq!(app.put_json(&path, &chat).await.expect(200), &chat);
     assert_eq!(
@@ -306,7 +306,7 @@ async fn put_null_clears_description_and_user_id_but_is_refused_for_the_others()
 async fn toggle_flips_active_each_time_and_needs_no_body() {
     let app = spawn_app_with_clock().await;
     let id = create(&app, "t").await;
-    app.manual_clock().advance_millis(5);
+    app.clock().advance_millis(5);
     let first = app.post_empty(&format!("/chats/{id}/toggle")).await;
     assert_eq!(first.expect(200)["active"], false);
     assert_eq!(first.body["updatedAt"], "2025-10-04T12:00:00.005Z");

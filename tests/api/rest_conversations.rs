@@ -107,10 +107,10 @@ async fn list_conversations_requires_a_user_id() {
 async fn list_conversations_is_newest_first_with_message_counts() {
     let app = spawn_app_with_clock().await;
     let older = app.rest_create_conversation("u1").await;
-    app.manual_clock().advance_millis(1_000);
+    app.clock().advance_millis(1_000);
     let newer = app.rest_create_conversation("u1").await;
     app.rest_create_conversation("someone-else").await;
-    app.manual_clock().advance_millis(1_000);
+    app.clock().advance_millis(1_000);
     app.rest_send_message(&id_of(&older), "hello").await;
 
     let mut older_now = older.clone();

@@ -12,7 +12,7 @@ use chatgate::store::{MessageQuery, Stamped, Store, Updated};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_app_with_store};
+use crate::helpers::{manual_clock, spawn_app, spawn_app_with_store};
 
 #[tokio::test]
 async fn health_reports_status_time_uptime_and_service() {
@@ -112,7 +112,7 @@ impl Store for UnreachableStore {
 
 #[tokio::test]
 async fn health_db_answers_503_when_the_store_is_unreachable() {
-    let app = spawn_app_with_store(Arc::new(UnreachableStore)).await;
+    let app = spawn_app_with_store(Arc::new(UnreachableStore), manual_clock()).await;
     let reply = app.get("/health/db").await;
     assert_eq!(
         reply.body,
@@ -129,7 +129,7 @@ async fn health_db_answers_503_when_the_store_is_unreachable() {
 
 #[tokio::test]
 async fn store_failures_answer_500_without_internal_detail() {
-    let app = spawn_app_with_store(Arc::new(UnreachableStore)).await;
+    let app = spawn_app_with_store(Arc::new(UnreachableStore), manual_clock()).await;
     let id = Uuid::new_v4();
     let replies = [
         app.get("/chats").await,

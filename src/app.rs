@@ -15,10 +15,11 @@ use crate::assistant::{BuiltinResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
-use crate::error::{AppError, ErrorCode};
+use crate::error::AppError;
 use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
 use crate::playground;
+use crate::rest;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
 
@@ -92,21 +93,20 @@ async fn schema_sdl() -> impl IntoResponse {
     )
 }
 
-async fn not_found() -> AppError {
-    AppError::new(ErrorCode::NotFound, "no such route")
-}
-
 /// The complete router, behind the edge layers.
 pub fn router(state: AppState) -> Router {
     let edge = state.edge.clone();
     let routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_handler).post(graphql::graphql_handler),
+            get(graphql::graphql_handler)
+                .post(graphql::graphql_handler)
+                .fallback(graphql::graphql_handler),
         )
         .route("/schema.graphql", get(schema_sdl))
         .merge(playground::router(edge.keys().enabled()))
-        .fallback(not_found)
+        .merge(rest::router())
+        .layer(rest::body_limit())
         .with_state(state);
     edge.apply(routes)
 }
@@ -125,31 +125,35 @@ pub async fn serve(
     .await
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
+/// Starts listening for SIGINT and SIGTERM at once (so a signal that arrives while the server
+/// is still starting stops it gracefully instead of killing it) and resolves on the first.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).expect("installing the SIGINT handler succeeds");
+        let mut terminate =
+            signal(SignalKind::terminate()).expect("installing the SIGTERM handler succeeds");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         tokio::signal::ctrl_c()
             .await
-            .expect("installing the SIGINT handler succeeds");
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler succeeds")
-            .recv()
-            .await;
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+            .expect("installing the Ctrl-C handler succeeds");
     }
 }
 
 /// Runs chatgate with `config` until SIGINT or SIGTERM; in-flight work gets
 /// `--shutdown-timeout` to finish.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let signal = shutdown_signal();
     let state = AppState::from_config(&config)?;
     let listener = TcpListener::bind((config.host, config.port)).await?;
     let address = listener.local_addr()?;
@@ -167,7 +171,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let server = tokio::spawn(serve(listener, router(state), async {
         let _ = stop_rx.await;
     }));
-    shutdown_signal().await;
+    signal.await;
     tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
     let _ = stop_tx.send(());
     match tokio::time::timeout(config.shutdown_timeout(), server).await {

@@ -1,7 +1,7 @@
 //! chatgate: a GraphQL gateway for chat sessions, conversations and assistant messages, which
 //! also speaks the REST APIs its older clients use.
 //!
-//! Transports ([`graphql`]) decode input into [`domain`] types and call one [`service`]
+//! Transports ([`graphql`], [`rest`]) decode input into [`domain`] types and call one [`service`]
 //! operation; the service writes through a [`store`] and publishes each stored change to the
 //! [`events`] hub that feeds live subscriptions. [`app`] wires it all together.
 #![forbid(unsafe_code)]
@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod playground;
+pub mod rest;
 pub mod service;
 pub mod store;
 pub mod telemetry;

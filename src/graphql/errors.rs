@@ -31,12 +31,16 @@ impl From<AppError> for Error {
     }
 }
 
-/// A request-level GraphQL error (no path) with a code, e.g. for transport failures.
+/// A request-level GraphQL error (no path) with a code, e.g. for transport failures. It has
+/// no `locations`: there is no document position to point at (and `0:0` is not one).
 pub fn request_error(err: &AppError) -> ServerError {
-    Error::from(err.clone()).into_server_error(async_graphql::Pos::default())
+    let mut error = Error::from(err.clone()).into_server_error(async_graphql::Pos::default());
+    error.locations.clear();
+    error
 }
 
-fn set_code(error: &mut ServerError, code: ErrorCode) {
+/// Sets `extensions.code`.
+pub(crate) fn set_code(error: &mut ServerError, code: ErrorCode) {
     error
         .extensions
         .get_or_insert_with(ErrorExtensionValues::default)
@@ -75,6 +79,20 @@ pub fn is_request_error(errors: &[ServerError]) -> bool {
     })
 }
 
+/// What the depth limit answers (async-graphql's own wording), for every refusal of nesting.
+const TOO_DEEP: &str = "Query is nested too deep.";
+
+/// Whether a parse-stage error is really a refusal of deep nesting: the parser's recursion
+/// limit or async-graphql's recursive-depth check, both of which stop queries far deeper
+/// than `MAX_DEPTH` before validation sees them. Those are depth-limit failures
+/// (`GRAPHQL_VALIDATION_FAILED`), not syntax errors.
+fn is_nesting_refusal(error: &ServerError) -> bool {
+    error.message == async_graphql::parser::Error::RecursionLimitExceeded.to_string()
+        || error
+            .message
+            .starts_with("The recursion depth of the query cannot be greater than")
+}
+
 /// Adds `GRAPHQL_PARSE_FAILED` and `GRAPHQL_VALIDATION_FAILED` codes (validation covers
 /// variable coercion and the depth and complexity limits).
 pub struct ErrorCodes;
@@ -97,7 +115,12 @@ impl Extension for ErrorCodesExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut e| {
-            set_code(&mut e, ErrorCode::GraphqlParseFailed);
+            if is_nesting_refusal(&e) {
+                e.message = TOO_DEEP.to_owned();
+                set_code(&mut e, ErrorCode::GraphqlValidationFailed);
+            } else if code_of(&e).is_none() {
+                set_code(&mut e, ErrorCode::GraphqlParseFailed);
+            }
             e
         })
     }

@@ -2,14 +2,17 @@
 //! and status codes of CONTRACT.md section 8. Every failure, the transport's included, is a
 //! GraphQL response with `extensions.code`.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::Variables;
+use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::Value;
 
+use super::variables::selected_operation;
 use super::{ChatSchema, ensure_codes, is_request_error, request_error};
 use crate::error::{AppError, ErrorCode};
 
@@ -100,6 +103,31 @@ fn bad_request(message: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::ValidationError, message)
 }
 
+/// The query parameters of a GraphQL GET request, named as GraphQL over HTTP names them
+/// (async-graphql's own decoder expects `operation_name` and so ignores `operationName`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    #[serde(default)]
+    query: String,
+    operation_name: Option<String>,
+    /// A JSON object, as text.
+    variables: Option<String>,
+}
+
+fn decode_get(uri: &Uri) -> Result<async_graphql::Request, AppError> {
+    let invalid =
+        |e: &dyn std::fmt::Display| bad_request(format!("invalid GraphQL GET request: {e}"));
+    let Query(params) = Query::<GetParams>::try_from_uri(uri).map_err(|e| invalid(&e))?;
+    let mut request = async_graphql::Request::new(params.query);
+    request.operation_name = params.operation_name;
+    if let Some(variables) = params.variables {
+        request.variables = serde_json::from_str::<Variables>(&variables)
+            .map_err(|e| invalid(&format!("invalid variables: {e}")))?;
+    }
+    Ok(request)
+}
+
 /// Decodes the GraphQL request from a GET query string or a POST JSON body.
 fn decode(
     method: &Method,
@@ -108,8 +136,7 @@ fn decode(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<async_graphql::Request, AppError> {
     if *method == Method::GET {
-        return async_graphql::http::parse_query_string(uri.query().unwrap_or(""))
-            .map_err(|e| bad_request(format!("invalid GraphQL GET request: {e}")));
+        return decode_get(uri);
     }
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
@@ -137,13 +164,8 @@ fn selects_mutation(request: &mut async_graphql::Request) -> bool {
     let Ok(document) = request.parsed_query() else {
         return false;
     };
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+    selected_operation(document, name.as_deref())
+        .is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
 /// `GET` and `POST /graphql`.

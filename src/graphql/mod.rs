@@ -11,6 +11,7 @@ mod query;
 mod scalars;
 mod subscription;
 mod types;
+mod variables;
 
 use async_graphql::{Context, Schema};
 
@@ -20,13 +21,16 @@ pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
+pub use variables::RequiredVariables;
 
 use crate::domain::PageRequest;
 use crate::service::ChatService;
 
-/// Deepest selection nesting a query may have. GraphiQL's, graphql-js's and Apollo's
-/// introspection queries need 13; a 30-level query is refused before it runs.
-pub const MAX_DEPTH: usize = 15;
+/// Deepest selection nesting a query may have, leaf fields included. graphql-js 16's
+/// introspection query (the one GraphiQL sends) is 15 levels deep, with nine levels of
+/// `ofType`; 20 leaves room for clients that ask deeper, and a 30-level query is still refused
+/// before it runs.
+pub const MAX_DEPTH: usize = 20;
 
 /// Largest complexity a query may have. Each field costs 1 and a list costs its page size
 /// times its items' cost, so this bounds how many objects one query can ask for.
@@ -40,6 +44,7 @@ pub fn build_schema(service: ChatService) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
+        .extension(RequiredVariables)
         .extension(ErrorCodes)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
@@ -72,8 +77,13 @@ fn page_request(
 
 /// Complexity of a paged field: the page size (clamped like the page itself) times the cost
 /// of one item. Negative limits are refused later with a clear error; they cost one item here.
+/// Capped just above [`MAX_COMPLEXITY`] (anything above is refused anyway), so the sums
+/// async-graphql adds up for nested pages can never overflow.
 fn page_cost(limit: Option<i32>, default_limit: u64, child_complexity: usize) -> usize {
     let size = limit.map_or(default_limit, |l| u64::try_from(l).unwrap_or(1));
     let size = usize::try_from(PageRequest::clamped(size, 0).limit).unwrap_or(1);
-    size.max(1).saturating_mul(child_complexity) + 1
+    size.max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+        .min(MAX_COMPLEXITY + 1)
 }

@@ -1,8 +1,5 @@
 //! Conversation and message operations, including the assistant's turn.
 
-use futures::StreamExt;
-use uuid::Uuid;
-
 use super::{ChatService, defaults, require_id};
 use crate::assistant::ReplyRequest;
 use crate::domain::{
@@ -12,6 +9,7 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
 use crate::store::MessageQuery;
+use futures::StreamExt;
 
 /// What the assistant says when its backend produced nothing usable.
 const EMPTY_REPLY: &str = "I have no answer to that yet.";
@@ -28,6 +26,33 @@ impl ChatService {
             return Ok(None);
         };
         Ok(self.store.get_conversations(&[id]).await?.pop())
+    }
+
+    /// The conversation with its latest [`defaults::EMBEDDED_MESSAGES`] messages, oldest first,
+    /// or `None` for an id that names nothing.
+    pub async fn get_conversation_detail(
+        &self,
+        id: &str,
+    ) -> AppResult<Option<(Conversation, Vec<Message>)>> {
+        let Some(id) = parse_id(id) else {
+            return Ok(None);
+        };
+        let Some(conversation) = self.store.get_conversations(&[id]).await?.pop() else {
+            return Ok(None);
+        };
+        let query = MessageQuery {
+            conversation_id: id,
+            filter: MessageFilter::default(),
+            order: SortOrder::Desc,
+            page: PageRequest::clamped(defaults::EMBEDDED_MESSAGES, 0),
+        };
+        // Deleted in between: it names nothing any more.
+        let Some(page) = self.store.list_messages(&[query]).await?.pop().flatten() else {
+            return Ok(None);
+        };
+        let mut messages = page.items;
+        messages.reverse();
+        Ok(Some((conversation, messages)))
     }
 
     /// Deletes the conversation with its messages and returns it as it was.
@@ -60,13 +85,15 @@ impl ChatService {
         let stamped = self.store.append_message(conversation_id, new).await?;
         let user_message = self.publish(stamped, |m| Event::MessageAdded(m.clone()));
 
-        let reply = self.assistant_reply(conversation_id).await?;
+        let reply = self.assistant_reply(&user_message).await?;
         let stamped = self.store.append_message(conversation_id, reply).await?;
         let assistant_message = self.publish(stamped, |m| Event::MessageAdded(m.clone()));
         Ok((user_message, assistant_message))
     }
 
-    async fn assistant_reply(&self, conversation_id: Uuid) -> AppResult<NewMessage> {
+    /// The assistant's answer to `asked`, which is already stored.
+    async fn assistant_reply(&self, asked: &Message) -> AppResult<NewMessage> {
+        let conversation_id = asked.conversation_id;
         let query = MessageQuery {
             conversation_id,
             filter: MessageFilter::default(),
@@ -82,7 +109,16 @@ impl ChatService {
         let (Some(conversation), Some(history)) = (conversation, history) else {
             return Err(AppError::not_found("conversation"));
         };
+        // Newest first. Messages that concurrent requests stored after `asked` are not part of
+        // what it answers: drop them, so the history ends with `asked` (or is just `asked`, if
+        // so many landed since that it fell out of the window).
         let mut history = history.items;
+        match history.iter().position(|m| m.id == asked.id) {
+            Some(newer) => {
+                history.drain(..newer);
+            }
+            None => history = vec![asked.clone()],
+        }
         history.reverse();
         let mut chunks = self
             .responder

@@ -26,6 +26,8 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
+    /// The latest instant a write was stamped with.
+    last_now: Option<Timestamp>,
     last_seq: Seq,
     next_rank: u64,
     chats: HashMap<Uuid, (u64, Chat)>,
@@ -43,6 +45,16 @@ struct ConversationEntry {
 }
 
 impl Inner {
+    /// "Now" for a write, read under the write lock and never before an earlier write's, so
+    /// stored order and `createdAt` order agree even when writers race (a clock read before
+    /// taking the lock can lose the race to a later reading) or the wall clock steps back.
+    fn now(&mut self, clock: &dyn Clock) -> Timestamp {
+        let now = clock.now();
+        let now = self.last_now.map_or(now, |last| now.max(last));
+        self.last_now = Some(now);
+        now
+    }
+
     fn next_seq(&mut self) -> Seq {
         self.last_seq += 1;
         self.last_seq
@@ -96,8 +108,8 @@ fn page_of<'a, T>(
 #[async_trait]
 impl Store for MemoryStore {
     async fn create_chat(&self, new: NewChat) -> AppResult<Stamped<Chat>> {
-        let now = self.clock.now();
         let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
         let chat = Chat {
             id: Uuid::new_v4(),
             title: new.title.into_inner(),
@@ -119,8 +131,8 @@ impl Store for MemoryStore {
     }
 
     async fn update_chat(&self, id: Uuid, patch: ChatPatch) -> AppResult<Updated<Chat>> {
-        let now = self.clock.now();
         let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
         let chat = inner.chat_mut(id)?;
         let Some(next) = patch.apply(chat, now) else {
             return Ok(Updated::Unchanged(chat.clone()));
@@ -130,8 +142,8 @@ impl Store for MemoryStore {
     }
 
     async fn toggle_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
-        let now = self.clock.now();
         let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
         let chat = inner.chat_mut(id)?;
         chat.active = !chat.active;
         chat.updated_at = Timestamp::next_after(chat.updated_at, now);
@@ -167,8 +179,8 @@ impl Store for MemoryStore {
     }
 
     async fn create_conversation(&self, new: NewConversation) -> AppResult<Stamped<Conversation>> {
-        let now = self.clock.now();
         let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
         let conversation = Conversation {
             id: Uuid::new_v4(),
             user_id: new.user_id.into_inner(),
@@ -241,8 +253,8 @@ impl Store for MemoryStore {
         conversation_id: Uuid,
         new: NewMessage,
     ) -> AppResult<Stamped<Message>> {
-        let now = self.clock.now();
         let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
         let entry = inner
             .conversations
             .get_mut(&conversation_id)
@@ -295,5 +307,33 @@ impl Store for MemoryStore {
     async fn ping(&self) -> AppResult<()> {
         drop(self.inner.read());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChatFields, Field, ManualClock};
+
+    fn new_chat() -> NewChat {
+        NewChat::parse(ChatFields {
+            title: Field::Value("t".into()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn stamps_never_go_back_in_stored_order_when_the_clock_does() {
+        let start = Timestamp::from_millis(1_000_000);
+        let clock = Arc::new(ManualClock::new(start));
+        let store = MemoryStore::new(clock.clone());
+        let first = store.create_chat(new_chat()).await.unwrap().value;
+        clock.set(Timestamp::from_millis(999_000));
+        let second = store.create_chat(new_chat()).await.unwrap().value;
+        assert_eq!((first.created_at, second.created_at), (start, start));
+        clock.set(Timestamp::from_millis(1_000_005));
+        let third = store.create_chat(new_chat()).await.unwrap().value;
+        assert_eq!(third.created_at, Timestamp::from_millis(1_000_005));
     }
 }

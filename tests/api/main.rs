@@ -2,6 +2,27 @@
 
 mod helpers;
 
+mod concurrency;
+mod counting_store;
+mod dataloader;
 mod edge;
 mod graphql_basics;
+mod graphql_chats;
+mod graphql_conversations;
+mod graphql_http;
+mod graphql_limits;
+mod graphql_validation;
+mod null_propagation;
+mod pagination;
 mod playground;
+mod rest_chat_lists;
+mod rest_chats;
+mod rest_conversations;
+mod rest_cross_transport;
+mod rest_errors;
+mod rest_health;
+mod rest_messages;
+mod rest_openapi;
+mod schema;
+mod shutdown;
+mod timestamps;

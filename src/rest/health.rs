@@ -1,0 +1,71 @@
+//! `/health` and `/health/db`: liveness of the process and of its store.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::views::{DbHealthView, HealthView};
+use crate::app::AppState;
+use crate::domain::{Clock, SystemClock};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::service::ChatService;
+
+/// When the router was built, which is when the server started serving.
+#[derive(Debug, Clone, Copy)]
+pub struct Started(Instant);
+
+/// The health routes; uptime counts from this call.
+pub fn router() -> OpenApiRouter<AppState> {
+    let uptime: OpenApiRouter<AppState> = OpenApiRouter::new()
+        .routes(routes!(health))
+        .with_state(Started(Instant::now()));
+    uptime.routes(routes!(health_db))
+}
+
+/// Whether the process is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses((status = 200, description = "The server is up", body = HealthView))
+)]
+pub async fn health(State(Started(started)): State<Started>) -> Json<HealthView> {
+    Json(HealthView {
+        status: "ok",
+        timestamp: SystemClock.now(),
+        uptime: started.elapsed().as_secs(),
+        service: "micro-chatbot",
+    })
+}
+
+/// Whether the store answers; times one real round trip to it.
+#[utoipa::path(
+    get,
+    path = "/health/db",
+    tag = "health",
+    responses(
+        (status = 200, description = "The store answered", body = DbHealthView),
+        (status = 503, description = "The store did not answer", body = super::openapi::ErrorEnvelope)
+    )
+)]
+pub async fn health_db(State(service): State<ChatService>) -> AppResult<Json<DbHealthView>> {
+    let start = Instant::now();
+    if service.ping_store().await.is_err() {
+        return Err(
+            AppError::new(ErrorCode::ServiceUnavailable, "the database is unreachable")
+                .with_details(serde_json::json!({ "database": "disconnected" })),
+        );
+    }
+    Ok(Json(DbHealthView {
+        status: "ok",
+        database: "connected",
+        latency: whole_millis(start.elapsed()),
+    }))
+}
+
+fn whole_millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,295 @@
+//! The OpenAPI 3.1 description of the REST API, served at `/openapi.json` (Swagger UI at
+//! `/docs`).
+//!
+//! Paths, parameters, bodies and success responses come from the handlers' own
+//! `#[utoipa::path]` attributes and types, collected while the router is built, so the document
+//! cannot list a route the router lacks or miss one it has. The error answers each operation
+//! can give follow from what the operation takes, and are added here by one rule:
+//! every operation may answer 405, 408 and 500; one with a path id 404; one with query
+//! parameters or a body 400; one with a body 413 and 415.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{
+    Components, ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::domain::{Priority, Role, SortOrder};
+use crate::error::ErrorCode;
+
+/// The document's fixed parts; the paths are added by the routers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "chatgate REST API",
+        description = "Chat sessions (`/chats`), conversations and messages (`/api`, also under \
+                       `/api/v1`) and health checks. Every error answers the envelope \
+                       `{\"error\": {\"code\", \"message\", \"details\"}}`. Bodies are JSON \
+                       objects of at most 1 MiB; unknown fields are refused, the read-only \
+                       fields `id`, `createdAt`, `updatedAt` and `messageCount` are ignored."
+    ),
+    components(schemas(ErrorEnvelope, ErrorBody, Priority, Role, SortOrder)),
+    tags(
+        (name = "chats", description = "Chat sessions"),
+        (name = "conversations", description = "A user's conversations with the assistant"),
+        (name = "messages", description = "Messages of a conversation"),
+        (name = "health", description = "Liveness of the server and its store")
+    )
+)]
+pub struct ApiDoc;
+
+/// The body of every REST error answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+/// What went wrong.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// Stable code to match on, e.g. `VALIDATION_ERROR`, `NOT_FOUND`.
+    pub code: String,
+    /// For people; never carries internal detail.
+    pub message: String,
+    /// For `VALIDATION_ERROR`: `{"fields": [{"field", "message"}, …]}` listing every bad field.
+    /// Absent when there is nothing to add.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub details: Option<Value>,
+}
+
+/// A string schema with exactly these values.
+fn string_enum(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// The REST spelling of every priority, straight from the domain.
+pub fn priority_values() -> Vec<&'static str> {
+    Priority::ALL.iter().map(|p| p.as_str()).collect()
+}
+
+/// The REST spelling of every role; a unit test proves the domain parses each.
+pub const ROLE_VALUES: [&str; 2] = ["user", "assistant"];
+/// The REST spelling of every sort order; a unit test proves the domain parses each.
+pub const ORDER_VALUES: [&str; 2] = ["asc", "desc"];
+
+impl PartialSchema for Priority {
+    fn schema() -> RefOr<Schema> {
+        string_enum(&priority_values())
+    }
+}
+impl ToSchema for Priority {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Priority")
+    }
+}
+impl PartialSchema for Role {
+    fn schema() -> RefOr<Schema> {
+        string_enum(&ROLE_VALUES)
+    }
+}
+impl ToSchema for Role {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Role")
+    }
+}
+impl PartialSchema for SortOrder {
+    fn schema() -> RefOr<Schema> {
+        string_enum(&ORDER_VALUES)
+    }
+}
+impl ToSchema for SortOrder {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("SortOrder")
+    }
+}
+
+/// The error answers, by status: component name, code and description.
+const ERRORS: [(u16, &str, ErrorCode, &str); 7] = [
+    (
+        400,
+        "BadRequest",
+        ErrorCode::ValidationError,
+        "Invalid input: a bad field or query parameter (all listed in `details.fields`), \
+         malformed JSON, an empty body or a body that is not an object",
+    ),
+    (
+        404,
+        "NotFound",
+        ErrorCode::NotFound,
+        "No such resource (a malformed id names nothing either)",
+    ),
+    (
+        405,
+        "MethodNotAllowed",
+        ErrorCode::MethodNotAllowed,
+        "This path does not take that method; `Allow` lists the ones it takes",
+    ),
+    (
+        408,
+        "RequestTimeout",
+        ErrorCode::RequestTimeout,
+        "The request took longer than 30 seconds",
+    ),
+    (
+        413,
+        "PayloadTooLarge",
+        ErrorCode::PayloadTooLarge,
+        "The body is larger than 1 MiB (1,048,576 bytes)",
+    ),
+    (
+        415,
+        "UnsupportedMediaType",
+        ErrorCode::UnsupportedMediaType,
+        "The body is not declared `application/json`",
+    ),
+    (
+        500,
+        "InternalError",
+        ErrorCode::InternalError,
+        "Something failed on the server; the message carries no internal detail",
+    ),
+];
+
+fn error_response(code: ErrorCode, description: &str) -> Response {
+    let example = json!({"error": {"code": code.as_str(), "message": description}});
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+        .example(Some(example))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content);
+    if code == ErrorCode::MethodNotAllowed {
+        let allow = HeaderBuilder::new()
+            .schema(String::schema())
+            .description(Some("The methods this path takes, e.g. `GET, POST`"))
+            .build();
+        response = response.header("Allow", allow);
+    }
+    response.build()
+}
+
+/// Which error statuses an operation can answer, from what it takes.
+fn error_statuses(operation: &Operation) -> Vec<u16> {
+    let takes = |place: ParameterIn| {
+        operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.parameter_in == place)
+    };
+    let body = operation.request_body.is_some();
+    let mut statuses = vec![405, 408, 500];
+    if takes(ParameterIn::Query) || body {
+        statuses.push(400);
+    }
+    if takes(ParameterIn::Path) {
+        statuses.push(404);
+    }
+    if body {
+        statuses.extend([413, 415]);
+    }
+    statuses
+}
+
+fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = (&String, &mut Operation)> {
+    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        .map(move |op| (&*path, op))
+    })
+}
+
+/// Completes the collected document: error responses for every operation and distinct
+/// operation ids for the `/api/v1` aliases.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    let components = doc.components.get_or_insert_with(Components::new);
+    for (_, name, code, description) in ERRORS {
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(error_response(code, description)));
+    }
+    for (path, operation) in operations_mut(&mut doc) {
+        for status in error_statuses(operation) {
+            let (_, name, _, _) = ERRORS
+                .iter()
+                .find(|(s, ..)| *s == status)
+                .expect("every status the rule picks has a response component");
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+        }
+        if let Some(unversioned) = path.strip_prefix("/api/v1") {
+            if let Some(id) = &operation.operation_id {
+                operation.operation_id = Some(format!("{id}_v1"));
+            }
+            let alias = format!("Alias of `/api{unversioned}`.");
+            operation.description = Some(match operation.description.take() {
+                Some(d) => format!("{d}\n\n{alias}"),
+                None => alias,
+            });
+        }
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_enum_values_are_exactly_what_the_domain_parses() {
+        for role in ROLE_VALUES {
+            let parsed = Role::parse(role).expect("documented role parses");
+            assert_eq!(serde_json::to_value(parsed).unwrap(), role);
+        }
+        for order in ORDER_VALUES {
+            assert!(SortOrder::parse(order).is_ok(), "{order}");
+        }
+        for priority in priority_values() {
+            assert!(Priority::parse(priority).is_ok(), "{priority}");
+        }
+    }
+
+    #[test]
+    fn the_documented_envelope_is_the_one_errors_render() {
+        let err = crate::error::AppError::invalid_field("title", "is required");
+        let envelope: ErrorEnvelope =
+            serde_json::from_value(err.envelope()).expect("envelope matches its schema");
+        assert_eq!(envelope.error.code, "VALIDATION_ERROR");
+        let bare = crate::error::AppError::not_found("chat");
+        let envelope: ErrorEnvelope =
+            serde_json::from_value(bare.envelope()).expect("envelope matches its schema");
+        assert!(envelope.error.details.is_none());
+    }
+
+    #[test]
+    fn each_error_status_matches_its_code() {
+        for (status, _, code, _) in ERRORS {
+            assert_eq!(code.http_status(), status);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! A `Store` decorator for tests: a real [`MemoryStore`] answers every call, and the decorator
+//! counts the calls per method (to prove batching) and can slip in a write of its own between
+//! two steps of a request (to stand in for a concurrent writer, deterministically).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chatgate::domain::{
+    Chat, ChatFilter, ChatPatch, Clock, Conversation, Message, NewChat, NewConversation,
+    NewMessage, Page, PageRequest, SortOrder,
+};
+use chatgate::error::AppResult;
+use chatgate::store::{MemoryStore, MessageQuery, Stamped, Store, Updated};
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+/// Delegates to a [`MemoryStore`] and counts calls by method name.
+pub struct CountingStore {
+    inner: MemoryStore,
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+    /// Appended to the inner store right before the next `list_messages` call.
+    interjection: Mutex<Option<(Uuid, NewMessage)>>,
+}
+
+impl CountingStore {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: MemoryStore::new(clock),
+            calls: Mutex::default(),
+            interjection: Mutex::default(),
+        }
+    }
+
+    /// The calls made since the last reset, by method name.
+    pub fn calls(&self) -> BTreeMap<&'static str, usize> {
+        self.calls.lock().clone()
+    }
+
+    pub fn reset(&self) {
+        self.calls.lock().clear();
+    }
+
+    /// Makes the next `list_messages` call first append `message` to `conversation_id`, as if
+    /// another request had stored it at that moment. (The write is not published to the hub.)
+    pub fn interject_before_next_list(&self, conversation_id: Uuid, message: NewMessage) {
+        *self.interjection.lock() = Some((conversation_id, message));
+    }
+
+    fn count(&self, method: &'static str) {
+        *self.calls.lock().entry(method).or_default() += 1;
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn create_chat(&self, new: NewChat) -> AppResult<Stamped<Chat>> {
+        self.count("create_chat");
+        self.inner.create_chat(new).await
+    }
+
+    async fn get_chat(&self, id: Uuid) -> AppResult<Option<Chat>> {
+        self.count("get_chat");
+        self.inner.get_chat(id).await
+    }
+
+    async fn update_chat(&self, id: Uuid, patch: ChatPatch) -> AppResult<Updated<Chat>> {
+        self.count("update_chat");
+        self.inner.update_chat(id, patch).await
+    }
+
+    async fn toggle_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+        self.count("toggle_chat");
+        self.inner.toggle_chat(id).await
+    }
+
+    async fn delete_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+        self.count("delete_chat");
+        self.inner.delete_chat(id).await
+    }
+
+    async fn list_chats(
+        &self,
+        filter: &ChatFilter,
+        order: SortOrder,
+        page: PageRequest,
+    ) -> AppResult<Page<Chat>> {
+        self.count("list_chats");
+        self.inner.list_chats(filter, order, page).await
+    }
+
+    async fn create_conversation(&self, new: NewConversation) -> AppResult<Stamped<Conversation>> {
+        self.count("create_conversation");
+        self.inner.create_conversation(new).await
+    }
+
+    async fn get_conversations(&self, ids: &[Uuid]) -> AppResult<Vec<Conversation>> {
+        self.count("get_conversations");
+        self.inner.get_conversations(ids).await
+    }
+
+    async fn delete_conversation(&self, id: Uuid) -> AppResult<Stamped<Conversation>> {
+        self.count("delete_conversation");
+        self.inner.delete_conversation(id).await
+    }
+
+    async fn list_conversations(
+        &self,
+        user_id: &str,
+        order: SortOrder,
+        page: PageRequest,
+    ) -> AppResult<Page<Conversation>> {
+        self.count("list_conversations");
+        self.inner.list_conversations(user_id, order, page).await
+    }
+
+    async fn append_message(
+        &self,
+        conversation_id: Uuid,
+        new: NewMessage,
+    ) -> AppResult<Stamped<Message>> {
+        self.count("append_message");
+        self.inner.append_message(conversation_id, new).await
+    }
+
+    async fn get_message(&self, id: Uuid) -> AppResult<Option<Message>> {
+        self.count("get_message");
+        self.inner.get_message(id).await
+    }
+
+    async fn list_messages(
+        &self,
+        queries: &[MessageQuery],
+    ) -> AppResult<Vec<Option<Page<Message>>>> {
+        self.count("list_messages");
+        let interjection = self.interjection.lock().take();
+        if let Some((conversation_id, message)) = interjection {
+            self.inner.append_message(conversation_id, message).await?;
+        }
+        self.inner.list_messages(queries).await
+    }
+
+    async fn ping(&self) -> AppResult<()> {
+        self.count("ping");
+        self.inner.ping().await
+    }
+}

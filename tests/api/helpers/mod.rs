@@ -1,0 +1,141 @@
+//! Spawns the real application on an ephemeral port and talks to it like a client would.
+#![allow(dead_code)] // Shared helpers: not every feature file uses every one.
+
+mod graphql;
+mod rest;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chatgate::app::{self, AppState};
+use chatgate::assistant::BuiltinResponder;
+use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
+use chatgate::edge::Edge;
+use chatgate::service::ChatService;
+use chatgate::store::{MemoryStore, Store};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use graphql::GraphqlReply;
+pub use rest::RestReply;
+
+/// A running chatgate on `127.0.0.1:<random port>`; stops when dropped.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub service: ChatService,
+    pub edge: Edge,
+    /// Set when the app was spawned with a manual clock.
+    pub clock: Option<Arc<ManualClock>>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Every field of `Chat`, for whole-object assertions.
+pub const CHAT_FIELDS: &str = "id title description active priority userId createdAt updatedAt";
+/// Every scalar field of `Conversation`, for whole-object assertions.
+pub const CONVERSATION_FIELDS: &str = "id userId metadata createdAt updatedAt messageCount";
+/// Every scalar field of `Message`, for whole-object assertions.
+pub const MESSAGE_FIELDS: &str = "id conversationId role content metadata createdAt";
+
+/// The instant every manual clock starts at.
+pub const START: &str = "2025-10-04T12:00:00.000Z";
+
+/// `2025-10-04T<time>Z`, e.g. `at("12:00:00.001")`: instants of the manual clock's day.
+pub fn at(time: &str) -> String {
+    format!("2025-10-04T{time}Z")
+}
+
+/// A manual clock standing at [`START`].
+pub fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        Timestamp::parse(START).expect("valid instant"),
+    ))
+}
+
+/// Spawns the app with the system clock.
+pub async fn spawn_app() -> TestApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    spawn_state(state(store, clock), None).await
+}
+
+/// Spawns the app with a manual clock starting at [`START`].
+pub async fn spawn_app_with_clock() -> TestApp {
+    let clock = manual_clock();
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    spawn_state(state(store, clock.clone()), Some(clock)).await
+}
+
+/// Spawns the app over `store` (say, a decorator around a real store reading `clock`),
+/// injected through `AppState::new` like production wiring.
+pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> TestApp {
+    spawn_state(state(store, clock.clone()), Some(clock)).await
+}
+
+/// Spawns the app behind the given edge (rate limit, CORS, API keys).
+pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    spawn_state(state(store, clock).with_edge(edge), None).await
+}
+
+fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
+    AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
+}
+
+async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
+    let service = state.service.clone();
+    let edge = state.edge.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let address = listener.local_addr().expect("bound address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, app::router(state), async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        service,
+        edge,
+        clock: manual,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// The manual clock; panics for an app spawned with the system clock.
+    pub fn clock(&self) -> &ManualClock {
+        self.clock
+            .as_deref()
+            .expect("app spawned with a manual clock")
+    }
+
+    /// How many clients the edge's rate limiter tracks now.
+    pub fn tracked_clients(&self) -> usize {
+        self.edge.tracked_clients()
+    }
+
+    /// Stops the server gracefully and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server ran");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

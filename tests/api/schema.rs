@@ -1,0 +1,39 @@
+//! The committed `schema.graphql` is the schema the code builds, and the server serves it.
+
+use crate::helpers::spawn_app;
+
+fn committed_schema() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    std::fs::read_to_string(path).expect("schema.graphql exists at the repository root")
+}
+
+#[test]
+fn schema_graphql_matches_the_code() {
+    assert!(
+        committed_schema() == chatgate::graphql::sdl(),
+        "schema.graphql is out of date with the code; regenerate it with \
+         `cargo run --example print_schema > schema.graphql` and commit it"
+    );
+}
+
+#[tokio::test]
+async fn get_schema_graphql_serves_the_committed_schema() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/schema.graphql"))
+        .send()
+        .await
+        .expect("request reaches the server");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    let served = response.text().await.expect("readable body");
+    assert!(
+        served == committed_schema(),
+        "GET /schema.graphql differs from schema.graphql"
+    );
+    app.shutdown().await;
+}

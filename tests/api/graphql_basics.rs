@@ -23,7 +23,13 @@ async fn create_chat_returns_the_stored_chat_with_contract_timestamps() {
         })
     );
     let reply = app
-        .graphql("query($id: ID!) { chat(id: $id) { id title } }", json!({ "id": id }))
+        .graphql(
+            "query($id: ID!) { chat(id: $id) { id title } }",
+            json!({ "id": id }),
+        )
         .await;
-    assert_eq!(reply.data(), &json!({ "chat": { "id": id, "title": "Weekly sync" } }));
+    assert_eq!(
+        reply.data(),
+        &json!({ "chat": { "id": id, "title": "Weekly sync" } })
+    );
 }

@@ -1,4 +1,5 @@
 //! Spawns the real application on an ephemeral port and talks to it like a client would.
+#![allow(dead_code)] // Shared helpers: not every feature file uses every one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +36,11 @@ pub struct GraphqlReply {
 impl GraphqlReply {
     /// `data`, after asserting there were no errors.
     pub fn data(&self) -> &Value {
-        assert!(self.body.get("errors").is_none(), "unexpected errors: {}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {}",
+            self.body
+        );
         &self.body["data"]
     }
 
@@ -45,7 +50,12 @@ impl GraphqlReply {
             .as_array()
             .unwrap_or_else(|| panic!("no errors in {}", self.body))
             .iter()
-            .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+            .map(|e| {
+                e["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("<none>")
+                    .to_owned()
+            })
             .collect()
     }
 }

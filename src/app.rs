@@ -19,12 +19,21 @@ use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
+use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
 
 /// Everything handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub service: ChatService,
     pub schema: ChatSchema,
+    /// Live sockets: their cap, their shutdown signal, their authentication hook.
+    pub sockets: Sockets,
+}
+
+impl FromRef<AppState> for Sockets {
+    fn from_ref(state: &AppState) -> Self {
+        state.sockets.clone()
+    }
 }
 
 impl FromRef<AppState> for ChatSchema {
@@ -44,7 +53,24 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
         let service = ChatService::new(store, EventHub::new(), responder);
         let schema = graphql::build_schema(service.clone());
-        Self { service, schema }
+        let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
+        Self {
+            service,
+            schema,
+            sockets,
+        }
+    }
+
+    /// The same state with other socket settings (a cap, a ping interval, an init timeout).
+    pub fn with_socket_settings(mut self, settings: SocketSettings) -> Self {
+        self.sockets = Sockets::new(settings, self.sockets.auth().clone());
+        self
+    }
+
+    /// The same state with another socket authentication hook.
+    pub fn with_socket_auth(mut self, auth: Arc<dyn SocketAuth>) -> Self {
+        self.sockets = Sockets::new(self.sockets.settings().clone(), auth);
+        self
     }
 
     /// State as the configuration asks for.
@@ -60,7 +86,11 @@ impl AppState {
         }
         let store = Arc::new(MemoryStore::new(clock.clone()));
         let responder = Arc::new(BuiltinResponder::new(clock));
-        Ok(Self::new(store, responder))
+        let sockets = SocketSettings {
+            max_sockets: config.max_websockets,
+            ..SocketSettings::default()
+        };
+        Ok(Self::new(store, responder).with_socket_settings(sockets))
     }
 }
 
@@ -88,14 +118,18 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_handler).post(graphql::graphql_handler),
+            get(graphql::graphql_get).post(graphql::graphql_handler),
         )
+        .route("/ws", get(ws::join::join_socket))
         .route("/schema.graphql", get(schema_sdl))
         .fallback(not_found)
         .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// WebSockets outlive this (they are no longer HTTP requests): wrap `shutdown` in
+/// [`Sockets::shutdown_on`] so they close with 1001 as draining starts, and wait for
+/// [`Sockets::drained`] after this returns.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -148,13 +182,20 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         "chatgate listening"
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, router(state), async {
+    let sockets = state.sockets.clone();
+    let stopped = sockets.shutdown_on(async {
         let _ = stop_rx.await;
-    }));
+    });
+    let server = tokio::spawn(serve(listener, router(state), stopped));
     shutdown_signal().await;
     tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
     let _ = stop_tx.send(());
-    match tokio::time::timeout(config.shutdown_timeout(), server).await {
+    let drained = async {
+        let served = server.await;
+        sockets.drained().await;
+        served
+    };
+    match tokio::time::timeout(config.shutdown_timeout(), drained).await {
         Ok(joined) => joined??,
         Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
     }

@@ -16,3 +16,4 @@ pub mod graphql;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod ws;

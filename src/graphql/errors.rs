@@ -31,9 +31,17 @@ impl From<AppError> for Error {
     }
 }
 
-/// A request-level GraphQL error (no path) with a code, e.g. for transport failures.
+/// A request-level GraphQL error (no path, no location) with a code, e.g. for transport
+/// failures. No `locations`: a document position of 0:0 does not exist (they start at 1).
 pub fn request_error(err: &AppError) -> ServerError {
-    Error::from(err.clone()).into_server_error(async_graphql::Pos::default())
+    let Error {
+        message,
+        extensions,
+        ..
+    } = Error::from(err.clone());
+    let mut error = ServerError::new(message, None);
+    error.extensions = extensions;
+    error
 }
 
 fn set_code(error: &mut ServerError, code: ErrorCode) {

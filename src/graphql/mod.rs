@@ -1,4 +1,4 @@
-//! The GraphQL face: schema, resolvers and the HTTP endpoint.
+//! The GraphQL face: schema, resolvers, the HTTP endpoint and the subscription WebSocket.
 //!
 //! Resolvers decode arguments into domain input and call one service operation; errors keep
 //! their codes through the `From<AppError>` conversion in [`errors`].
@@ -11,6 +11,7 @@ mod query;
 mod scalars;
 mod subscription;
 mod types;
+pub mod ws;
 
 use async_graphql::{Context, Schema};
 
@@ -20,6 +21,7 @@ pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
+pub use ws::graphql_get;
 
 use crate::domain::PageRequest;
 use crate::service::ChatService;

@@ -9,6 +9,7 @@ use chatgate::assistant::BuiltinResponder;
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::service::ChatService;
 use chatgate::store::MemoryStore;
+use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -19,6 +20,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
     pub service: ChatService,
+    /// The app's live sockets (how many are open).
+    pub sockets: Sockets,
     /// Set when the app was spawned with [`spawn_app_with_clock`].
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
@@ -73,20 +76,49 @@ pub async fn spawn_app_with_clock() -> TestApp {
     spawn_with(clock.clone(), Some(clock)).await
 }
 
+/// Spawns the app with the given socket settings (cap, ping interval, init timeout).
+pub async fn spawn_app_with_sockets(settings: SocketSettings) -> TestApp {
+    spawn_state(system_state().with_socket_settings(settings), None).await
+}
+
+/// Spawns the app with the given socket authentication hook and socket settings.
+pub async fn spawn_app_with_socket_auth(
+    auth: Arc<dyn SocketAuth>,
+    settings: SocketSettings,
+) -> TestApp {
+    let state = system_state()
+        .with_socket_settings(settings)
+        .with_socket_auth(auth);
+    spawn_state(state, None).await
+}
+
+fn system_state() -> AppState {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
+}
+
 async fn spawn_with(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>) -> TestApp {
     let store = Arc::new(MemoryStore::new(clock.clone()));
     let state = AppState::new(store, Arc::new(BuiltinResponder::new(clock)));
+    spawn_state(state, manual).await
+}
+
+async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
     let service = state.service.clone();
+    let sockets = state.sockets.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(listener, app::router(state), async {
+    let shutdown = sockets.shutdown_on(async {
         let _ = stopped.await;
-    }));
+    });
+    let server = tokio::spawn(app::serve(listener, app::router(state), shutdown));
     TestApp {
         address,
         client: reqwest::Client::new(),
         service,
+        sockets,
         clock: manual,
         stop: Some(stop),
         server: Some(server),
@@ -96,6 +128,10 @@ async fn spawn_with(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>) -> 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.address, path)
     }
 
     /// POSTs a GraphQL request as JSON.
@@ -162,7 +198,7 @@ impl TestApp {
         reply.data()["sendMessage"].clone()
     }
 
-    /// Stops the server gracefully and waits for it to finish.
+    /// Stops the server gracefully and waits for it and every socket to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -170,6 +206,9 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server ran");
         }
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.sockets.drained())
+            .await
+            .expect("every socket closes within the drain time");
     }
 }
 

@@ -3,3 +3,8 @@
 mod helpers;
 
 mod graphql_basics;
+mod graphql_ws_protocol;
+mod live_lag;
+mod subscriptions;
+mod ws_client;
+mod ws_join;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 /// What the hook decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
+    /// The socket may be used.
     Accept,
     /// GraphQL sockets close with 4403 (legacy `graphql-ws`: `connection_error` first);
     /// `/ws` sockets close with 4401.

@@ -101,6 +101,7 @@ impl Sockets {
         }
     }
 
+    /// The settings every socket runs with.
     pub fn settings(&self) -> &SocketSettings {
         &self.settings
     }

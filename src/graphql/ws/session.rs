@@ -18,13 +18,20 @@ use super::protocol::{self, ClientMessage, Subprotocol};
 use crate::graphql::ChatSchema;
 use crate::ws::{self, Admission, Exit, Session, Sockets};
 
-/// graphql-transport-ws close codes (GRAPHQL_TRANSPORT_WS_PROTOCOL.md).
+/// graphql-transport-ws close codes (GRAPHQL_TRANSPORT_WS_PROTOCOL.md); the legacy protocol
+/// uses the same ones.
 pub mod close {
+    /// A message the protocol does not define, or of the wrong shape.
     pub const BAD_REQUEST: u16 = 4400;
+    /// `subscribe` before `connection_ack`.
     pub const UNAUTHORIZED: u16 = 4401;
+    /// The authentication hook refused `connection_init`.
     pub const FORBIDDEN: u16 = 4403;
+    /// No `connection_init` within the init timeout.
     pub const INIT_TIMEOUT: u16 = 4408;
+    /// `subscribe` with the id of an operation still running.
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    /// A second `connection_init`.
     pub const TOO_MANY_INITS: u16 = 4429;
 }
 

@@ -33,7 +33,7 @@ fn live<T: Send + 'static>(
                 Err(RecvError::Lagged(missed)) => {
                     let err = AppError::new(
                         ErrorCode::SubscriptionLagged,
-                        format!("subscriber fell {missed} events behind; resubscribe"),
+                        format!("missed {missed} events; resubscribe"),
                     );
                     return Some((Err(err.into()), None));
                 }

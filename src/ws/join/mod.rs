@@ -239,7 +239,7 @@ impl JoinSession {
                 self.joined.remove(&id);
                 let err = AppError::new(
                     ErrorCode::SubscriptionLagged,
-                    format!("fell {missed} events behind; join again to resume"),
+                    format!("missed {missed} events; join again to resume"),
                 );
                 send(socket, frames::error(&err, Some(&id_text))).await?;
                 send(socket, frames::left(&id_text)).await

@@ -21,6 +21,7 @@ use crate::graphql::{self, ChatSchema};
 use crate::rest;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
+use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
 
 /// Everything handlers share; cheap to clone.
 #[derive(Clone)]
@@ -28,6 +29,14 @@ pub struct AppState {
     pub service: ChatService,
     pub schema: ChatSchema,
     pub edge: Edge,
+    /// Live sockets: their cap, their shutdown signal, their authentication hook.
+    pub sockets: Sockets,
+}
+
+impl FromRef<AppState> for Sockets {
+    fn from_ref(state: &AppState) -> Self {
+        state.sockets.clone()
+    }
 }
 
 impl FromRef<AppState> for ChatSchema {
@@ -47,16 +56,31 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
         let service = ChatService::new(store, EventHub::new(), responder);
         let schema = graphql::build_schema(service.clone());
+        let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
         Self {
             service,
             schema,
             edge: Edge::default(),
+            sockets,
         }
     }
 
-    /// The same state behind another edge (rate limit, CORS, keys).
+    /// The same state behind another edge (rate limit, CORS, keys); sockets check its keys.
     pub fn with_edge(mut self, edge: Edge) -> Self {
+        let auth: Arc<dyn SocketAuth> = Arc::new(edge.keys().clone());
         self.edge = edge;
+        self.with_socket_auth(auth)
+    }
+
+    /// The same state with other socket settings (a cap, a ping interval, an init timeout).
+    pub fn with_socket_settings(mut self, settings: SocketSettings) -> Self {
+        self.sockets = Sockets::new(settings, self.sockets.auth().clone());
+        self
+    }
+
+    /// The same state with another socket authentication hook.
+    pub fn with_socket_auth(mut self, auth: Arc<dyn SocketAuth>) -> Self {
+        self.sockets = Sockets::new(self.sockets.settings().clone(), auth);
         self
     }
 
@@ -73,7 +97,13 @@ impl AppState {
         }
         let store = Arc::new(MemoryStore::new(clock.clone()));
         let responder = Arc::new(BuiltinResponder::new(clock));
-        Ok(Self::new(store, responder).with_edge(Edge::from_config(config)))
+        let sockets = SocketSettings {
+            max_sockets: config.max_websockets,
+            ..SocketSettings::default()
+        };
+        Ok(Self::new(store, responder)
+            .with_socket_settings(sockets)
+            .with_edge(Edge::from_config(config)))
     }
 }
 
@@ -98,10 +128,11 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_handler)
+            get(graphql::graphql_get)
                 .post(graphql::graphql_handler)
                 .fallback(graphql::graphql_handler),
         )
+        .route("/ws", get(ws::join::join_socket))
         .route("/schema.graphql", get(schema_sdl))
         .merge(rest::router())
         .layer(rest::body_limit())
@@ -110,6 +141,9 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// WebSockets outlive this (they are no longer HTTP requests): wrap `shutdown` in
+/// [`Sockets::shutdown_on`] so they close with 1001 as draining starts, and wait for
+/// [`Sockets::drained`] after this returns.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -166,13 +200,20 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         "chatgate listening"
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, router(state), async {
+    let sockets = state.sockets.clone();
+    let stopped = sockets.shutdown_on(async {
         let _ = stop_rx.await;
-    }));
+    });
+    let server = tokio::spawn(serve(listener, router(state), stopped));
     signal.await;
     tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
     let _ = stop_tx.send(());
-    match tokio::time::timeout(config.shutdown_timeout(), server).await {
+    let drained = async {
+        let served = server.await;
+        sockets.drained().await;
+        served
+    };
+    match tokio::time::timeout(config.shutdown_timeout(), drained).await {
         Ok(joined) => joined??,
         Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
     }

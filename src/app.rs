@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::assistant::{BuiltinResponder, Responder};
 use crate::config::{AssistantKind, Config};
@@ -137,7 +139,12 @@ pub fn router(state: AppState) -> Router {
         .merge(rest::router())
         .layer(rest::body_limit())
         .with_state(state);
-    edge.apply(routes)
+    // Request logs name the method, path and status, never headers (where keys travel).
+    edge.apply(routes).layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.

@@ -1,6 +1,7 @@
 //! Spawns the real application on an ephemeral port and talks to it like a client would.
 #![allow(dead_code)] // Shared helpers: not every feature file uses every one.
 
+pub mod binary;
 mod graphql;
 mod rest;
 
@@ -92,6 +93,14 @@ pub async fn spawn_app_with_socket_auth(
     let state = system_state()
         .with_socket_settings(settings)
         .with_socket_auth(auth);
+    spawn_state(state, None).await
+}
+
+/// Spawns the app behind `edge` (whose keys the sockets check too) with these socket settings.
+pub async fn spawn_app_with_edge_and_sockets(edge: Edge, settings: SocketSettings) -> TestApp {
+    let state = system_state()
+        .with_socket_settings(settings)
+        .with_edge(edge);
     spawn_state(state, None).await
 }
 

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::assistant::{BuiltinResponder, Responder};
 use crate::config::{AssistantKind, Config};
@@ -22,6 +24,7 @@ use crate::playground;
 use crate::rest;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
+use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
 
 /// Everything handlers share; cheap to clone.
 #[derive(Clone)]
@@ -29,6 +32,14 @@ pub struct AppState {
     pub service: ChatService,
     pub schema: ChatSchema,
     pub edge: Edge,
+    /// Live sockets: their cap, their shutdown signal, their authentication hook.
+    pub sockets: Sockets,
+}
+
+impl FromRef<AppState> for Sockets {
+    fn from_ref(state: &AppState) -> Self {
+        state.sockets.clone()
+    }
 }
 
 impl FromRef<AppState> for ChatSchema {
@@ -48,16 +59,31 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
         let service = ChatService::new(store, EventHub::new(), responder);
         let schema = graphql::build_schema(service.clone());
+        let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
         Self {
             service,
             schema,
             edge: Edge::default(),
+            sockets,
         }
     }
 
-    /// The same state behind another edge (rate limit, CORS, keys).
+    /// The same state behind another edge (rate limit, CORS, keys); sockets check its keys.
     pub fn with_edge(mut self, edge: Edge) -> Self {
+        let auth: Arc<dyn SocketAuth> = Arc::new(edge.keys().clone());
         self.edge = edge;
+        self.with_socket_auth(auth)
+    }
+
+    /// The same state with other socket settings (a cap, a ping interval, an init timeout).
+    pub fn with_socket_settings(mut self, settings: SocketSettings) -> Self {
+        self.sockets = Sockets::new(settings, self.sockets.auth().clone());
+        self
+    }
+
+    /// The same state with another socket authentication hook.
+    pub fn with_socket_auth(mut self, auth: Arc<dyn SocketAuth>) -> Self {
+        self.sockets = Sockets::new(self.sockets.settings().clone(), auth);
         self
     }
 
@@ -74,7 +100,13 @@ impl AppState {
         }
         let store = Arc::new(MemoryStore::new(clock.clone()));
         let responder = Arc::new(BuiltinResponder::new(clock));
-        Ok(Self::new(store, responder).with_edge(Edge::from_config(config)))
+        let sockets = SocketSettings {
+            max_sockets: config.max_websockets,
+            ..SocketSettings::default()
+        };
+        Ok(Self::new(store, responder)
+            .with_socket_settings(sockets)
+            .with_edge(Edge::from_config(config)))
     }
 }
 
@@ -99,19 +131,28 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::graphql_handler)
+            get(graphql::graphql_get)
                 .post(graphql::graphql_handler)
                 .fallback(graphql::graphql_handler),
         )
+        .route("/ws", get(ws::join::join_socket))
         .route("/schema.graphql", get(schema_sdl))
         .merge(playground::router(edge.keys().enabled()))
         .merge(rest::router())
         .layer(rest::body_limit())
         .with_state(state);
-    edge.apply(routes)
+    // Request logs name the method, path and status, never headers (where keys travel).
+    edge.apply(routes).layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// WebSockets outlive this (they are no longer HTTP requests): wrap `shutdown` in
+/// [`Sockets::shutdown_on`] so they close with 1001 as draining starts, and wait for
+/// [`Sockets::drained`] after this returns.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -168,13 +209,20 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         "chatgate listening"
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, router(state), async {
+    let sockets = state.sockets.clone();
+    let stopped = sockets.shutdown_on(async {
         let _ = stop_rx.await;
-    }));
+    });
+    let server = tokio::spawn(serve(listener, router(state), stopped));
     signal.await;
     tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
     let _ = stop_tx.send(());
-    match tokio::time::timeout(config.shutdown_timeout(), server).await {
+    let drained = async {
+        let served = server.await;
+        sockets.drained().await;
+        served
+    };
+    match tokio::time::timeout(config.shutdown_timeout(), drained).await {
         Ok(joined) => joined??,
         Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
     }

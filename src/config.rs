@@ -60,6 +60,9 @@ pub struct Config {
     /// Seconds to drain in-flight work on SIGINT / SIGTERM.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// Most WebSockets open at once (`/graphql` and `/ws` together); more get 503.
+    #[arg(long, env = "MAX_WEBSOCKETS", default_value_t = crate::ws::DEFAULT_MAX_SOCKETS)]
+    pub max_websockets: usize,
 }
 
 impl Config {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use crate::domain::{Chat, Conversation, Message};
@@ -135,13 +135,18 @@ impl EventHub {
     }
 
     /// Starts listening to `topic`: the receiver gets every event released after this call.
-    pub fn subscribe(&self, topic: Topic) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self, topic: Topic) -> TopicReceiver {
         let mut inner = self.inner.lock();
-        inner
+        let rx = inner
             .topics
             .entry(topic)
             .or_insert_with(|| broadcast::channel(SUBSCRIBER_BACKLOG).0)
-            .subscribe()
+            .subscribe();
+        TopicReceiver {
+            rx: Some(rx),
+            topic,
+            hub: self.clone(),
+        }
     }
 
     /// How many receivers listen to `topic`; lets tests wait until a subscription is live.
@@ -151,6 +156,54 @@ impl EventHub {
             .topics
             .get(&topic)
             .map_or(0, broadcast::Sender::receiver_count)
+    }
+}
+
+/// One subscriber's view of a topic. Dropping the last receiver of a topic frees its channel,
+/// so subscribing to ids that never see an event (unknown ones included) costs nothing lasting.
+pub struct TopicReceiver {
+    rx: Option<broadcast::Receiver<Arc<Event>>>,
+    topic: Topic,
+    hub: EventHub,
+}
+
+impl TopicReceiver {
+    /// The next event; `Lagged(n)` when this receiver fell more than [`SUBSCRIBER_BACKLOG`]
+    /// events behind (the oldest `n` are gone), `Closed` after the topic's ending event.
+    pub async fn recv(&mut self) -> Result<Arc<Event>, RecvError> {
+        self.rx
+            .as_mut()
+            .expect("the receiver lives until drop")
+            .recv()
+            .await
+    }
+
+    /// The next event if one is waiting, without waiting.
+    pub fn try_recv(&mut self) -> Result<Arc<Event>, broadcast::error::TryRecvError> {
+        self.rx
+            .as_mut()
+            .expect("the receiver lives until drop")
+            .try_recv()
+    }
+
+    /// The topic this receiver listens to.
+    pub fn topic(&self) -> Topic {
+        self.topic
+    }
+}
+
+impl Drop for TopicReceiver {
+    fn drop(&mut self) {
+        let mut inner = self.hub.inner.lock();
+        // Dropped under the lock, so no subscribe can slip in between the drop and the check.
+        drop(self.rx.take());
+        let unheard = inner
+            .topics
+            .get(&self.topic)
+            .is_some_and(|sender| sender.receiver_count() == 0);
+        if unheard {
+            inner.topics.remove(&self.topic);
+        }
     }
 }
 
@@ -207,5 +260,49 @@ mod tests {
         hub.publish(2, deleted(id));
         assert_eq!(hub.receiver_count(Topic::Conversation(id)), 0);
         assert!(hub.inner.lock().topics.is_empty());
+    }
+
+    #[test]
+    fn dropping_the_last_receiver_frees_the_topic() {
+        let hub = EventHub::new();
+        let topic = Topic::Conversation(Uuid::new_v4());
+        let first = hub.subscribe(topic);
+        let second = hub.subscribe(topic);
+        drop(first);
+        assert_eq!(hub.receiver_count(topic), 1);
+        drop(second);
+        assert!(hub.inner.lock().topics.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_receiver_may_fall_a_full_backlog_behind_and_is_told_beyond_it() {
+        let hub = EventHub::new();
+        let id = Uuid::new_v4();
+        let topic = Topic::Chat(id);
+        let mut rx = hub.subscribe(topic);
+        let chat_event = |seq: u64| Event::Chat {
+            kind: ChatEventKind::Updated,
+            chat: crate::domain::Chat {
+                id,
+                title: format!("v{seq}"),
+                description: None,
+                active: true,
+                priority: crate::domain::Priority::Medium,
+                user_id: None,
+                created_at: crate::domain::Timestamp::from_millis(0),
+                updated_at: crate::domain::Timestamp::from_millis(0),
+            },
+        };
+        let backlog = u64::try_from(SUBSCRIBER_BACKLOG).unwrap();
+        for seq in 1..=backlog {
+            hub.publish(seq, chat_event(seq));
+        }
+        for seq in 1..=backlog {
+            assert_eq!(*rx.recv().await.unwrap(), chat_event(seq));
+        }
+        for seq in backlog + 1..=2 * backlog + 1 {
+            hub.publish(seq, chat_event(seq));
+        }
+        assert_eq!(rx.recv().await.unwrap_err(), RecvError::Lagged(1));
     }
 }

@@ -19,3 +19,4 @@ pub mod rest;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod ws;

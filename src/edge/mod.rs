@@ -6,6 +6,7 @@ pub mod api_keys;
 mod guard;
 pub mod rate_limit;
 mod reply;
+mod socket_auth;
 
 use std::sync::Arc;
 

@@ -168,6 +168,12 @@ fn selects_mutation(request: &mut async_graphql::Request) -> bool {
         .is_some_and(|op| op.node.ty == OperationType::Mutation)
 }
 
+/// A GraphQL response for a failure of the transport, with the error's own status and the
+/// media type `Accept` asks for; the WebSocket upgrade answers its refusals with it.
+pub(crate) fn transport_error(headers: &HeaderMap, err: &AppError) -> Response {
+    Format::negotiate(headers).transport_error(err)
+}
+
 /// `GET` and `POST /graphql`.
 pub async fn graphql_handler(
     State(schema): State<ChatSchema>,

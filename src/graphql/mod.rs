@@ -1,4 +1,4 @@
-//! The GraphQL face: schema, resolvers and the HTTP endpoint.
+//! The GraphQL face: schema, resolvers, the HTTP endpoint and the subscription WebSocket.
 //!
 //! Resolvers decode arguments into domain input and call one service operation; errors keep
 //! their codes through the `From<AppError>` conversion in [`errors`].
@@ -12,6 +12,7 @@ mod scalars;
 mod subscription;
 mod types;
 mod variables;
+pub mod ws;
 
 use async_graphql::{Context, Schema};
 
@@ -22,6 +23,7 @@ pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use subscription::SubscriptionRoot;
 pub use variables::RequiredVariables;
+pub use ws::graphql_get;
 
 use crate::domain::PageRequest;
 use crate::service::ChatService;

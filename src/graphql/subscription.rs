@@ -1,17 +1,15 @@
 //! Live updates. Each subscription listens to its own hub topic from before it checks that
 //! the target exists, so no change between the check and the first event is missed.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::Stream;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::service;
 use super::types::{ChatEvent, Message};
 use crate::domain::parse_id;
 use crate::error::{AppError, ErrorCode};
-use crate::events::{Event, Topic};
+use crate::events::{Event, Topic, TopicReceiver};
 
 /// The `Subscription` root.
 #[derive(Default)]
@@ -20,7 +18,7 @@ pub struct SubscriptionRoot;
 /// Turns a hub receiver into a stream of items. Ends when the topic ends; a subscriber that fell
 /// too far behind gets one `SUBSCRIPTION_LAGGED` error and then the end, never a silent gap.
 fn live<T: Send + 'static>(
-    rx: broadcast::Receiver<Arc<Event>>,
+    rx: TopicReceiver,
     pick: fn(&Event) -> Option<T>,
 ) -> impl Stream<Item = Result<T>> {
     futures::stream::unfold(Some(rx), move |state| async move {
@@ -35,7 +33,7 @@ fn live<T: Send + 'static>(
                 Err(RecvError::Lagged(missed)) => {
                     let err = AppError::new(
                         ErrorCode::SubscriptionLagged,
-                        format!("subscriber fell {missed} events behind; resubscribe"),
+                        format!("missed {missed} events; resubscribe"),
                     );
                     return Some((Err(err.into()), None));
                 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::assistant::Responder;
 use crate::domain::parse_id;
 use crate::error::{AppError, AppResult};
-use crate::events::{Event, EventHub, Topic};
+use crate::events::{Event, EventHub, Topic, TopicReceiver};
 use crate::store::{Stamped, Store};
 
 /// Default page sizes of each list (CONTRACT.md section 4).
@@ -52,7 +52,7 @@ impl ChatService {
     }
 
     /// Starts listening to live changes of `topic`.
-    pub fn subscribe(&self, topic: Topic) -> tokio::sync::broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self, topic: Topic) -> TopicReceiver {
         self.hub.subscribe(topic)
     }
 

@@ -1,81 +1,16 @@
 //! The real binary shuts down gracefully on SIGTERM and SIGINT: it finishes, exits with status 0
 //! within the drain time, and (with `LOG_FORMAT=json`) writes nothing but JSON lines.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::AsyncReadExt;
 use tokio::time::timeout;
 
-/// `--shutdown-timeout` given to the server: the longest a graceful stop may take.
-const DRAIN_SECS: u64 = 5;
-
-struct Server {
-    child: Child,
-    stdout: Lines<BufReader<ChildStdout>>,
-    address: String,
-}
-
-/// Parses a log line, failing the test if it is not JSON.
-fn json_line(line: &str) -> Value {
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"))
-}
-
-async fn next_line(stdout: &mut Lines<BufReader<ChildStdout>>) -> Option<String> {
-    timeout(Duration::from_secs(10), stdout.next_line())
-        .await
-        .expect("the server writes a line within 10 s")
-        .expect("stdout is readable")
-}
-
-async fn start() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatgate"))
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .args(["--shutdown-timeout", &DRAIN_SECS.to_string()])
-        .env_clear()
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the chatgate binary starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    loop {
-        let line = next_line(&mut stdout)
-            .await
-            .expect("the server logs where it listens before anything else ends");
-        let entry = json_line(&line);
-        if entry["message"] == "chatgate listening" {
-            let address = entry["address"].as_str().expect("address field").to_owned();
-            let port = address.rsplit(':').next().expect("a port");
-            assert_eq!(
-                entry["playground"],
-                format!("http://127.0.0.1:{port}/playground")
-            );
-            return Server {
-                child,
-                stdout,
-                address,
-            };
-        }
-    }
-}
-
-/// Sends `signal` (`TERM` or `INT`) with the system's `kill`.
-fn send(signal: &str, child: &Child) {
-    let pid = child.id().expect("the server is running");
-    let status = std::process::Command::new("kill")
-        .args(["-s", signal, &pid.to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success(), "kill -s {signal} {pid}");
-}
+use crate::helpers::binary::{DRAIN_SECS, json_line, next_line, send, start};
 
 async fn stops_gracefully_on(signal: &str) {
-    let mut server = start().await;
+    let mut server = start(&[]).await;
     let client = reqwest::Client::new();
     let response = client
         .post(format!("http://{}/graphql", server.address))

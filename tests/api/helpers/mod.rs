@@ -1,6 +1,7 @@
 //! Spawns the real application on an ephemeral port and talks to it like a client would.
 #![allow(dead_code)] // Shared helpers: not every feature file uses every one.
 
+pub mod binary;
 mod graphql;
 mod rest;
 
@@ -13,6 +14,7 @@ use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
+use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -25,6 +27,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub service: ChatService,
     pub edge: Edge,
+    /// The app's live sockets (how many are open).
+    pub sockets: Sockets,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
@@ -55,9 +59,7 @@ pub fn manual_clock() -> Arc<ManualClock> {
 
 /// Spawns the app with the system clock.
 pub async fn spawn_app() -> TestApp {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(MemoryStore::new(clock.clone()));
-    spawn_state(state(store, clock), None).await
+    spawn_state(system_state(), None).await
 }
 
 /// Spawns the app with a manual clock starting at [`START`].
@@ -75,9 +77,36 @@ pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>
 
 /// Spawns the app behind the given edge (rate limit, CORS, API keys).
 pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
+    spawn_state(system_state().with_edge(edge), None).await
+}
+
+/// Spawns the app with the given socket settings (cap, ping interval, init timeout).
+pub async fn spawn_app_with_sockets(settings: SocketSettings) -> TestApp {
+    spawn_state(system_state().with_socket_settings(settings), None).await
+}
+
+/// Spawns the app with the given socket authentication hook and socket settings.
+pub async fn spawn_app_with_socket_auth(
+    auth: Arc<dyn SocketAuth>,
+    settings: SocketSettings,
+) -> TestApp {
+    let state = system_state()
+        .with_socket_settings(settings)
+        .with_socket_auth(auth);
+    spawn_state(state, None).await
+}
+
+/// Spawns the app behind `edge` (whose keys the sockets check too) with these socket settings.
+pub async fn spawn_app_with_edge_and_sockets(edge: Edge, settings: SocketSettings) -> TestApp {
+    let state = system_state()
+        .with_socket_settings(settings)
+        .with_edge(edge);
+    spawn_state(state, None).await
+}
+
+fn system_state() -> AppState {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(MemoryStore::new(clock.clone()));
-    spawn_state(state(store, clock).with_edge(edge), None).await
+    state(Arc::new(MemoryStore::new(clock.clone())), clock)
 }
 
 fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
@@ -87,17 +116,20 @@ fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
 async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
     let service = state.service.clone();
     let edge = state.edge.clone();
+    let sockets = state.sockets.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(listener, app::router(state), async {
+    let shutdown = sockets.shutdown_on(async {
         let _ = stopped.await;
-    }));
+    });
+    let server = tokio::spawn(app::serve(listener, app::router(state), shutdown));
     TestApp {
         address,
         client: reqwest::Client::new(),
         service,
         edge,
+        sockets,
         clock: manual,
         stop: Some(stop),
         server: Some(server),
@@ -107,6 +139,10 @@ async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestA
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.address, path)
     }
 
     /// The manual clock; panics for an app spawned with the system clock.
@@ -121,7 +157,7 @@ impl TestApp {
         self.edge.tracked_clients()
     }
 
-    /// Stops the server gracefully and waits for it to finish.
+    /// Stops the server gracefully and waits for it and every socket to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -129,6 +165,9 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server ran");
         }
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.sockets.drained())
+            .await
+            .expect("every socket closes within the drain time");
     }
 }
 

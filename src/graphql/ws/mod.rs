@@ -1,0 +1,89 @@
+//! GraphQL subscriptions over WebSocket on the one path `/graphql`: `GET` with an
+//! `Upgrade: websocket` header opens a socket, any other `GET` is GraphQL over HTTP.
+//!
+//! Both subprotocols, `graphql-transport-ws` and the legacy `graphql-ws`, run in our own socket
+//! loop ([`session`]) rather than async-graphql's `http::WebSocket`, which differs from the
+//! protocol where clients notice: it echoes `complete` after a client's `complete` (racing a
+//! reused id), sends `next` + `complete` instead of `error` for invalid operations, replaces a
+//! duplicate id silently instead of closing 4409, closes 1011/1002 where the protocol says
+//! 4401/4403, has no 4408, and never pings. async-graphql still executes every operation.
+
+mod protocol;
+mod session;
+
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
+
+pub use protocol::Subprotocol;
+use session::GraphqlSession;
+pub use session::close;
+
+use super::ChatSchema;
+use super::http::{graphql_handler, transport_error};
+use crate::error::{AppError, ErrorCode};
+use crate::ws::{self, RETRY_AFTER_SECS, Sockets};
+
+/// `GET /graphql`: a WebSocket upgrade opens a subscription socket; anything else is a
+/// GraphQL-over-HTTP query.
+pub async fn graphql_get(
+    State(schema): State<ChatSchema>,
+    State(sockets): State<Sockets>,
+    request: Request,
+) -> Response {
+    if !is_websocket_upgrade(request.headers()) {
+        return graphql_handler.call(request, schema).await;
+    }
+    let (mut parts, _body) = request.into_parts();
+    let headers = parts.headers.clone();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade.protocols(Subprotocol::NAMES),
+        Err(rejection) => {
+            let message = format!("invalid WebSocket upgrade: {rejection}");
+            return transport_error(
+                &headers,
+                &AppError::new(ErrorCode::ValidationError, message),
+            );
+        }
+    };
+    let protocol = upgrade
+        .selected_protocol()
+        .and_then(|name| name.to_str().ok())
+        .and_then(Subprotocol::from_name);
+    let Some(protocol) = protocol else {
+        let message = "Sec-WebSocket-Protocol must offer graphql-transport-ws or graphql-ws";
+        return transport_error(
+            &headers,
+            &AppError::new(ErrorCode::ValidationError, message),
+        );
+    };
+    let Some(ticket) = sockets.admit() else {
+        return busy(&headers);
+    };
+    let session = GraphqlSession::new(protocol, schema, sockets, headers);
+    ws::limit_frames(upgrade).on_upgrade(move |socket| ws::serve_socket(socket, ticket, session))
+}
+
+/// Whether the request asks to switch to WebSocket.
+pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
+}
+
+/// 503 with `Retry-After`, as a GraphQL response: every socket is taken.
+fn busy(headers: &HeaderMap) -> Response {
+    let err = AppError::new(
+        ErrorCode::ServiceUnavailable,
+        "too many open WebSockets; retry later",
+    );
+    let mut response = transport_error(headers, &err);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    response
+}

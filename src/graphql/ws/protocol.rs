@@ -1,0 +1,287 @@
+//! The messages of the two GraphQL-over-WebSocket subprotocols: strict parsing of what clients
+//! send and rendering of what the server sends. No I/O and no state here.
+//!
+//! - `graphql-transport-ws` is the protocol of the `graphql-ws` npm library
+//!   (GRAPHQL_TRANSPORT_WS_PROTOCOL.md); a message of a type or shape it does not define is an
+//!   error the session answers with close 4400.
+//! - `graphql-ws` (despite its name) is the legacy protocol of `subscriptions-transport-ws`:
+//!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
+
+use async_graphql::{Request, Response, Variables};
+use serde_json::{Map, Value, json};
+
+use crate::graphql::{ensure_codes, is_request_error};
+
+/// A GraphQL WebSocket subprotocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subprotocol {
+    /// `graphql-transport-ws`.
+    TransportWs,
+    /// `graphql-ws`, the legacy subscriptions-transport-ws protocol.
+    LegacyWs,
+}
+
+impl Subprotocol {
+    /// The `Sec-WebSocket-Protocol` names, in the server's order of preference.
+    pub const NAMES: [&'static str; 2] = ["graphql-transport-ws", "graphql-ws"];
+
+    /// The protocol named exactly `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "graphql-transport-ws" => Some(Self::TransportWs),
+            "graphql-ws" => Some(Self::LegacyWs),
+            _ => None,
+        }
+    }
+}
+
+/// A message a client sent, checked.
+#[derive(Debug)]
+pub enum ClientMessage {
+    /// `connection_init`, with its payload (empty when absent or null).
+    ConnectionInit(Map<String, Value>),
+    /// `ping` (graphql-transport-ws only), with its payload to echo.
+    Ping(Option<Map<String, Value>>),
+    /// `pong` (graphql-transport-ws only).
+    Pong,
+    /// `subscribe` (legacy: `start`): run `request` as operation `id`.
+    Subscribe { id: String, request: Box<Request> },
+    /// `complete` (legacy: `stop`): the client stops listening to operation `id`.
+    Complete { id: String },
+    /// Legacy `connection_terminate`: the client is leaving.
+    Terminate,
+}
+
+/// Why a message was refused; the reason of the 4400 close.
+pub type Invalid = String;
+
+/// Parses and checks one text frame.
+pub fn parse(protocol: Subprotocol, frame: &[u8]) -> Result<ClientMessage, Invalid> {
+    let Ok(Value::Object(mut message)) = serde_json::from_slice::<Value>(frame) else {
+        return Err("Invalid message received".into());
+    };
+    let kind = match message.remove("type") {
+        Some(Value::String(kind)) => kind,
+        _ => return Err("Invalid message received: missing type".into()),
+    };
+    use Subprotocol::{LegacyWs, TransportWs};
+    match (protocol, kind.as_str()) {
+        (_, "connection_init") => Ok(ClientMessage::ConnectionInit(
+            optional_object(&mut message, "payload")?.unwrap_or_default(),
+        )),
+        (TransportWs, "ping") => Ok(ClientMessage::Ping(optional_object(
+            &mut message,
+            "payload",
+        )?)),
+        (TransportWs, "pong") => {
+            optional_object(&mut message, "payload")?;
+            Ok(ClientMessage::Pong)
+        }
+        (TransportWs, "subscribe") | (LegacyWs, "start") => {
+            let id = id(&mut message)?;
+            let Some(Value::Object(payload)) = message.remove("payload") else {
+                return Err("Invalid message received: payload must be an object".into());
+            };
+            let request = request(payload)?;
+            Ok(ClientMessage::Subscribe {
+                id,
+                request: Box::new(request),
+            })
+        }
+        (TransportWs, "complete") | (LegacyWs, "stop") => Ok(ClientMessage::Complete {
+            id: id(&mut message)?,
+        }),
+        (LegacyWs, "connection_terminate") => Ok(ClientMessage::Terminate),
+        (_, other) => Err(format!("Unexpected message of type {other} received")),
+    }
+}
+
+/// `field` as an object, or `None` when absent or null; anything else is invalid.
+fn optional_object(
+    message: &mut Map<String, Value>,
+    field: &str,
+) -> Result<Option<Map<String, Value>>, Invalid> {
+    match message.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(_) => Err(format!(
+            "Invalid message received: {field} must be an object"
+        )),
+    }
+}
+
+/// The operation id: a non-empty string.
+fn id(message: &mut Map<String, Value>) -> Result<String, Invalid> {
+    match message.remove("id") {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id),
+        _ => Err("Invalid message received: id must be a non-empty string".into()),
+    }
+}
+
+/// The GraphQL request of a `subscribe` payload: `query` a string; `operationName` a string,
+/// `variables` and `extensions` objects, each optional or null.
+fn request(mut payload: Map<String, Value>) -> Result<Request, Invalid> {
+    let Some(Value::String(query)) = payload.remove("query") else {
+        return Err("Invalid message received: payload.query must be a string".into());
+    };
+    let mut request = Request::new(query);
+    match payload.remove("operationName") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) => request = request.operation_name(name),
+        Some(_) => {
+            return Err("Invalid message received: operationName must be a string".into());
+        }
+    }
+    if let Some(variables) = optional_object(&mut payload, "variables")? {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    optional_object(&mut payload, "extensions")?;
+    Ok(request)
+}
+
+/// `connection_ack`.
+pub fn connection_ack() -> String {
+    json!({ "type": "connection_ack" }).to_string()
+}
+
+/// The legacy protocol's refusal of `connection_init`, sent before close 4403.
+pub fn connection_error(message: &str) -> String {
+    json!({ "type": "connection_error", "payload": { "message": message } }).to_string()
+}
+
+/// The server's keep-alive: `ping` (legacy: `ka`).
+pub fn keepalive(protocol: Subprotocol) -> String {
+    let kind = match protocol {
+        Subprotocol::TransportWs => "ping",
+        Subprotocol::LegacyWs => "ka",
+    };
+    json!({ "type": kind }).to_string()
+}
+
+/// The answer to a client's `ping`, echoing its payload.
+pub fn pong(payload: Option<Map<String, Value>>) -> String {
+    match payload {
+        Some(payload) => json!({ "type": "pong", "payload": payload }),
+        None => json!({ "type": "pong" }),
+    }
+    .to_string()
+}
+
+/// `complete` for operation `id`.
+pub fn complete(id: &str) -> String {
+    json!({ "id": id, "type": "complete" }).to_string()
+}
+
+/// How one result of an operation goes out.
+#[derive(Debug, PartialEq)]
+pub struct Outgoing {
+    pub frame: String,
+    /// The frame ends the operation: no `complete` may follow (a graphql-transport-ws `error`).
+    pub ends_operation: bool,
+}
+
+/// Renders one result of operation `id`. Every error gets `extensions.code`. A request that
+/// failed before execution (parse, validation) is an `error` message in graphql-transport-ws;
+/// the legacy protocol sends it as `data` without a `data` entry, `complete` following. All
+/// other results, execution errors included, are `next` (legacy: `data`).
+pub fn result(protocol: Subprotocol, id: &str, mut response: Response) -> Outgoing {
+    ensure_codes(&mut response.errors);
+    let request_failed = is_request_error(&response.errors);
+    if request_failed && protocol == Subprotocol::TransportWs {
+        let frame = json!({ "id": id, "type": "error", "payload": response.errors });
+        return Outgoing {
+            frame: frame.to_string(),
+            ends_operation: true,
+        };
+    }
+    let mut payload = serde_json::to_value(&response).expect("a GraphQL response serializes");
+    if request_failed && let Value::Object(map) = &mut payload {
+        map.remove("data");
+    }
+    let kind = match protocol {
+        Subprotocol::TransportWs => "next",
+        Subprotocol::LegacyWs => "data",
+    };
+    Outgoing {
+        frame: json!({ "id": id, "type": kind, "payload": payload }).to_string(),
+        ends_operation: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_transport(text: &str) -> Result<ClientMessage, Invalid> {
+        parse(Subprotocol::TransportWs, text.as_bytes())
+    }
+
+    #[test]
+    fn transport_messages_of_the_wrong_shape_are_invalid() {
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"id":"1"}"#,
+            r#"{"type":"connection_init","payload":"key"}"#,
+            r#"{"type":"subscribe","id":"","payload":{"query":"{ a }"}}"#,
+            r#"{"type":"subscribe","id":1,"payload":{"query":"{ a }"}}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"query":1}}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"query":"{ a }","variables":[]}}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"query":"{ a }","operationName":2}}"#,
+            r#"{"type":"complete"}"#,
+            r#"{"type":"start","id":"1","payload":{"query":"{ a }"}}"#,
+            r#"{"type":"next","id":"1","payload":{}}"#,
+        ] {
+            assert!(parse_transport(bad).is_err(), "{bad} should be invalid");
+        }
+    }
+
+    #[test]
+    fn transport_messages_parse_with_optional_fields_null_or_absent() {
+        assert!(matches!(
+            parse_transport(r#"{"type":"connection_init","payload":null}"#),
+            Ok(ClientMessage::ConnectionInit(p)) if p.is_empty()
+        ));
+        assert!(matches!(
+            parse_transport(r#"{"type":"ping","payload":{"t":1}}"#),
+            Ok(ClientMessage::Ping(Some(_)))
+        ));
+        let subscribe = parse_transport(
+            r#"{"type":"subscribe","id":"a","payload":{"query":"{ a }","operationName":null,"variables":{"x":1},"extensions":null}}"#,
+        );
+        let Ok(ClientMessage::Subscribe { id, request }) = subscribe else {
+            panic!("subscribe parses: {subscribe:?}");
+        };
+        assert_eq!((id.as_str(), request.query.as_str()), ("a", "{ a }"));
+    }
+
+    #[test]
+    fn legacy_messages_use_their_own_names() {
+        let legacy = |text: &str| parse(Subprotocol::LegacyWs, text.as_bytes());
+        assert!(matches!(
+            legacy(r#"{"type":"start","id":"1","payload":{"query":"{ a }"}}"#),
+            Ok(ClientMessage::Subscribe { .. })
+        ));
+        assert!(matches!(
+            legacy(r#"{"type":"stop","id":"1"}"#),
+            Ok(ClientMessage::Complete { .. })
+        ));
+        assert!(matches!(
+            legacy(r#"{"type":"connection_terminate"}"#),
+            Ok(ClientMessage::Terminate)
+        ));
+        assert!(legacy(r#"{"type":"ping"}"#).is_err());
+        assert!(legacy(r#"{"type":"subscribe","id":"1","payload":{"query":"{ a }"}}"#).is_err());
+    }
+
+    #[test]
+    fn pong_echoes_the_ping_payload() {
+        let parsed = |text: String| serde_json::from_str::<Value>(&text).unwrap();
+        assert_eq!(parsed(pong(None)), json!({"type": "pong"}));
+        let payload = json!({"t": 1}).as_object().cloned();
+        assert_eq!(
+            parsed(pong(payload)),
+            json!({"type": "pong", "payload": {"t": 1}})
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! `GET /ws`: the join protocol of CONTRACT.md sections 6 and 8. A socket joins conversations
+//! and gets each new message there in the REST message shape, until it leaves, the
+//! conversation is deleted, or it falls more than the hub's backlog behind (an error frame with
+//! `SUBSCRIPTION_LAGGED`, then `left`). Client mistakes answer an error frame and keep the
+//! socket open.
+
+mod frames;
+
+use std::pin::Pin;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures::{Stream, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_stream::StreamMap;
+use uuid::Uuid;
+
+use self::frames::ClientFrame;
+use super::{Admission, Exit, RETRY_AFTER_SECS, Session, Sockets};
+use crate::domain::{self, parse_id};
+use crate::error::{AppError, ErrorCode};
+use crate::events::{Event, Topic, TopicReceiver};
+use crate::service::ChatService;
+
+/// `/ws` close code for a socket that must authenticate and did not.
+pub const UNAUTHORIZED: u16 = 4401;
+
+/// `GET /ws`: upgrades to the join protocol.
+pub async fn join_socket(
+    State(service): State<ChatService>,
+    State(sockets): State<Sockets>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => {
+            let message = format!("expected a WebSocket upgrade: {rejection}");
+            return AppError::new(ErrorCode::ValidationError, message).into_response();
+        }
+    };
+    let Some(ticket) = sockets.admit() else {
+        let err = AppError::new(
+            ErrorCode::ServiceUnavailable,
+            "too many open WebSockets; retry later",
+        );
+        let mut response = err.into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        return response;
+    };
+    let session = JoinSession::new(service, sockets, headers);
+    super::limit_frames(upgrade)
+        .on_upgrade(move |socket| super::serve_socket(socket, ticket, session))
+}
+
+/// What a joined conversation pushes.
+enum Push {
+    Message(domain::Message),
+    Deleted,
+    Lagged(u64),
+    /// The topic closed without a deletion (not expected; the socket is told it left).
+    Ended,
+}
+
+type Pushes = Pin<Box<dyn Stream<Item = Push> + Send>>;
+
+/// A conversation's pushes; the stream ends after `Deleted`, `Lagged` or `Ended`.
+fn pushes(rx: TopicReceiver) -> Pushes {
+    Box::pin(futures::stream::unfold(Some(rx), |state| async move {
+        let mut rx = state?;
+        loop {
+            let push = match rx.recv().await {
+                Ok(event) => match &*event {
+                    Event::MessageAdded(message) => {
+                        return Some((Push::Message(message.clone()), Some(rx)));
+                    }
+                    Event::ConversationDeleted(_) => Push::Deleted,
+                    _ => continue,
+                },
+                Err(RecvError::Lagged(missed)) => Push::Lagged(missed),
+                Err(RecvError::Closed) => Push::Ended,
+            };
+            return Some((push, None));
+        }
+    }))
+}
+
+/// One `/ws` connection.
+pub struct JoinSession {
+    service: ChatService,
+    sockets: Sockets,
+    headers: HeaderMap,
+    authenticated: bool,
+    joined: StreamMap<Uuid, Pushes>,
+}
+
+enum Wake {
+    Frame(Option<Result<Message, axum::Error>>),
+    AuthTimeout,
+    Keepalive,
+    Push(Uuid, Push),
+}
+
+impl Session for JoinSession {
+    fn run<'a>(
+        &'a mut self,
+        socket: &'a mut WebSocket,
+    ) -> impl std::future::Future<Output = Exit> + Send + 'a {
+        self.serve(socket)
+    }
+}
+
+impl JoinSession {
+    /// A session for a socket opened with `headers` (the auth hook sees them).
+    pub fn new(service: ChatService, sockets: Sockets, headers: HeaderMap) -> Self {
+        let authenticated = !sockets.auth().ws_needs_auth_frame(&headers);
+        Self {
+            service,
+            sockets,
+            headers,
+            authenticated,
+            joined: StreamMap::new(),
+        }
+    }
+
+    async fn serve(&mut self, socket: &mut WebSocket) -> Exit {
+        let auth_deadline = tokio::time::sleep(self.sockets.settings().init_timeout);
+        tokio::pin!(auth_deadline);
+        let mut keepalive = self.sockets.keepalive();
+        loop {
+            let wake = tokio::select! {
+                frame = socket.recv() => Wake::Frame(frame),
+                () = &mut auth_deadline, if !self.authenticated => Wake::AuthTimeout,
+                _ = keepalive.tick() => Wake::Keepalive,
+                Some((id, push)) = self.joined.next(), if !self.joined.is_empty() => {
+                    Wake::Push(id, push)
+                }
+            };
+            let step = match wake {
+                Wake::Frame(frame) => self.on_frame(socket, frame).await,
+                Wake::AuthTimeout => Err(Exit::close(UNAUTHORIZED, "Unauthorized")),
+                // A WebSocket ping: browsers answer it themselves, and idle proxies see traffic.
+                Wake::Keepalive => super::send(socket, Message::Ping(Default::default())).await,
+                Wake::Push(id, push) => self.on_push(socket, id, push).await,
+            };
+            if let Err(exit) = step {
+                return exit;
+            }
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        socket: &mut WebSocket,
+        frame: Option<Result<Message, axum::Error>>,
+    ) -> Result<(), Exit> {
+        match frame {
+            None | Some(Ok(Message::Close(_))) => Err(Exit::Gone),
+            Some(Err(error)) => Err(super::read_failure(error)),
+            Some(Ok(Message::Text(text))) => self.on_text(socket, text.as_str()).await,
+            Some(Ok(Message::Binary(_))) if !self.authenticated => {
+                Err(Exit::close(UNAUTHORIZED, "Unauthorized"))
+            }
+            Some(Ok(Message::Binary(_))) => {
+                send(socket, frames::error(&frames::binary_refused(), None)).await
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, socket: &mut WebSocket, text: &str) -> Result<(), Exit> {
+        let frame = frames::parse(text);
+        if !self.authenticated {
+            // The first frame must authenticate; anything else closes the socket.
+            let Ok(ClientFrame::Auth(key)) = frame else {
+                return Err(Exit::close(UNAUTHORIZED, "Unauthorized"));
+            };
+            let auth = self.sockets.auth().clone();
+            return match auth.on_auth_frame(&self.headers, key.as_deref()).await {
+                Admission::Accept => {
+                    self.authenticated = true;
+                    send(socket, frames::authenticated()).await
+                }
+                Admission::Refuse => Err(Exit::close(UNAUTHORIZED, "Unauthorized")),
+            };
+        }
+        match frame {
+            Err(err) => send(socket, frames::error(&err, None)).await,
+            Ok(ClientFrame::Auth(_)) => send(socket, frames::authenticated()).await,
+            Ok(ClientFrame::Ping) => send(socket, frames::pong()).await,
+            Ok(ClientFrame::Join(raw)) => self.join(socket, &raw).await,
+            Ok(ClientFrame::Leave(raw)) => {
+                let id = match parse_id(&raw) {
+                    Some(id) => {
+                        self.joined.remove(&id);
+                        id.to_string()
+                    }
+                    None => raw,
+                };
+                send(socket, frames::left(&id)).await
+            }
+        }
+    }
+
+    /// Subscribes first, then checks the conversation exists, then answers `joined`: no
+    /// message stored after `joined` can be missed.
+    async fn join(&mut self, socket: &mut WebSocket, raw: &str) -> Result<(), Exit> {
+        let not_found = || frames::error(&AppError::not_found("conversation"), Some(raw));
+        let Some(id) = parse_id(raw) else {
+            return send(socket, not_found()).await;
+        };
+        if !self.joined.contains_key(&id) {
+            let rx = self.service.subscribe(Topic::Conversation(id));
+            match self.service.get_conversation(raw).await {
+                Ok(Some(_)) => {
+                    self.joined.insert(id, pushes(rx));
+                }
+                Ok(None) => return send(socket, not_found()).await,
+                Err(err) => return send(socket, frames::error(&err, Some(raw))).await,
+            }
+        }
+        send(socket, frames::joined(&id.to_string())).await
+    }
+
+    async fn on_push(&mut self, socket: &mut WebSocket, id: Uuid, push: Push) -> Result<(), Exit> {
+        let id_text = id.to_string();
+        match push {
+            Push::Message(message) => send(socket, frames::message(&message)).await,
+            Push::Deleted => {
+                self.joined.remove(&id);
+                send(socket, frames::deleted(&id_text)).await
+            }
+            Push::Lagged(missed) => {
+                self.joined.remove(&id);
+                let err = AppError::new(
+                    ErrorCode::SubscriptionLagged,
+                    format!("missed {missed} events; join again to resume"),
+                );
+                send(socket, frames::error(&err, Some(&id_text))).await?;
+                send(socket, frames::left(&id_text)).await
+            }
+            Push::Ended => {
+                self.joined.remove(&id);
+                send(socket, frames::left(&id_text)).await
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, frame: String) -> Result<(), Exit> {
+    super::send_text(socket, frame).await
+}

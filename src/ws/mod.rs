@@ -1,0 +1,307 @@
+//! WebSocket plumbing both socket protocols share (GraphQL subscriptions on `/graphql`, the
+//! join protocol on `/ws`): the cap on open sockets, the shutdown signal, keep-alive timing,
+//! bounded writes, close frames and the authentication hook.
+//!
+//! It knows nothing of either protocol's messages; each protocol is a [`Session`] that
+//! [`serve_socket`] runs until the session ends or the server shuts down (close 1001).
+
+pub mod auth;
+pub mod join;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+
+pub use auth::{Admission, OpenAccess, SocketAuth};
+
+/// Largest frame (and message) a socket accepts: 1 MiB, like request bodies. A larger one closes
+/// the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// The `Retry-After` (seconds) of an upgrade refused because every socket is taken.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// How long closing waits for the peer: to take our close frame, then to answer it.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long one write may wait for a peer that does not read before the socket is dropped, so
+/// a stuck client cannot hold its place under the cap for ever.
+const WRITE_STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// A close frame's reason may hold at most 123 bytes (RFC 6455 section 5.5).
+const MAX_CLOSE_REASON: usize = 123;
+
+/// Close codes of RFC 6455 that both protocols use.
+pub mod close {
+    /// The session ended normally.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The peer broke the WebSocket protocol.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A frame over [`super::MAX_FRAME_BYTES`].
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+}
+
+/// Tunables of live sockets; [`Default`] is what the server runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketSettings {
+    /// Most sockets open at once, `/graphql` and `/ws` together; one more upgrade gets 503.
+    pub max_sockets: usize,
+    /// How often an acknowledged socket gets a keep-alive (`ping`, legacy `ka`, a WebSocket
+    /// ping on `/ws`), so idle proxies keep live UIs connected.
+    pub ping_interval: Duration,
+    /// How long a GraphQL socket may take to send `connection_init` (else 4408), and a `/ws`
+    /// socket that must authenticate its `auth` frame (else 4401).
+    pub init_timeout: Duration,
+}
+
+/// Default of [`SocketSettings::max_sockets`].
+pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
+
+impl Default for SocketSettings {
+    fn default() -> Self {
+        Self {
+            max_sockets: DEFAULT_MAX_SOCKETS,
+            ping_interval: Duration::from_secs(15),
+            init_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What every socket shares: the cap, the shutdown signal, the live socket tasks and the
+/// authentication hook. Cheap to clone; lives in the application state.
+#[derive(Clone)]
+pub struct Sockets {
+    settings: Arc<SocketSettings>,
+    permits: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    auth: Arc<dyn SocketAuth>,
+}
+
+impl Sockets {
+    /// Sockets under `settings`, admitted by `auth`.
+    pub fn new(settings: SocketSettings, auth: Arc<dyn SocketAuth>) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(settings.max_sockets)),
+            settings: Arc::new(settings),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            auth,
+        }
+    }
+
+    /// The settings every socket runs with.
+    pub fn settings(&self) -> &SocketSettings {
+        &self.settings
+    }
+
+    /// The hook deciding who may use a socket.
+    pub fn auth(&self) -> &Arc<dyn SocketAuth> {
+        &self.auth
+    }
+
+    /// A place for one more socket, or `None` when all are taken or the server is stopping.
+    pub fn admit(&self) -> Option<SocketTicket> {
+        if self.shutdown.is_cancelled() {
+            return None;
+        }
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(SocketTicket {
+            _permit: permit,
+            _task: self.tasks.token(),
+            shutdown: self.shutdown.clone(),
+        })
+    }
+
+    /// How many sockets are open (or being opened) now.
+    pub fn open(&self) -> usize {
+        self.settings.max_sockets - self.permits.available_permits()
+    }
+
+    /// Tells every socket to close with 1001 and refuses new ones.
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+    }
+
+    /// A future that waits for `signal`, then shuts the sockets down: give it to
+    /// [`crate::app::serve`] so sockets close as soon as the listener starts draining.
+    pub fn shutdown_on(
+        &self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let sockets = self.clone();
+        async move {
+            signal.await;
+            sockets.shut_down();
+        }
+    }
+
+    /// Resolves once [`Self::shut_down`] was called and every socket has finished closing.
+    pub async fn drained(&self) {
+        self.tasks.wait().await;
+    }
+
+    /// A keep-alive timer whose first tick is one interval from now.
+    pub fn keepalive(&self) -> Interval {
+        let period = self.settings.ping_interval;
+        let mut timer = tokio::time::interval_at(Instant::now() + period, period);
+        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        timer
+    }
+}
+
+/// One socket's place under the cap and in the shutdown drain, held for the socket's lifetime.
+pub struct SocketTicket {
+    _permit: OwnedSemaphorePermit,
+    _task: TaskTrackerToken,
+    shutdown: CancellationToken,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// Close the socket with this code and reason.
+    Close(u16, String),
+    /// The peer closed the socket or the connection broke: nothing more to say.
+    Gone,
+}
+
+impl Exit {
+    /// Close with `code` and `reason`.
+    pub fn close(code: u16, reason: impl Into<String>) -> Self {
+        Self::Close(code, reason.into())
+    }
+}
+
+/// One protocol spoken over a socket.
+pub trait Session: Send {
+    /// Speaks the protocol on `socket` until the session ends; returns how to end it.
+    fn run<'a>(&'a mut self, socket: &'a mut WebSocket) -> impl Future<Output = Exit> + Send + 'a;
+}
+
+/// Runs `session` on `socket` until it ends or the server shuts down (close 1001), then
+/// closes the socket properly. `ticket` is released when the socket is gone.
+pub async fn serve_socket(mut socket: WebSocket, ticket: SocketTicket, mut session: impl Session) {
+    let exit = tokio::select! {
+        biased;
+        () = ticket.shutdown.cancelled() => Exit::close(close::GOING_AWAY, "server shutting down"),
+        exit = session.run(&mut socket) => exit,
+    };
+    drop(session);
+    finish(&mut socket, exit).await;
+}
+
+/// Sends the close frame (if any) and waits, bounded, for the peer's close so the closing
+/// handshake completes and the peer reads our frame before the connection goes.
+async fn finish(socket: &mut WebSocket, exit: Exit) {
+    if let Exit::Close(code, reason) = exit {
+        let frame = CloseFrame {
+            code,
+            reason: close_reason(&reason).into(),
+        };
+        let sent = tokio::time::timeout(CLOSE_GRACE, socket.send(Message::Close(Some(frame))));
+        if !matches!(sent.await, Ok(Ok(()))) {
+            return;
+        }
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+}
+
+/// `reason` cut to the 123 bytes a close frame can carry, on a character boundary.
+pub fn close_reason(reason: &str) -> &str {
+    if reason.len() <= MAX_CLOSE_REASON {
+        return reason;
+    }
+    let mut end = MAX_CLOSE_REASON;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
+/// Sends one message; a peer that has not taken it within [`WRITE_STALL_LIMIT`], or a broken
+/// connection, ends the session.
+pub async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Exit> {
+    match tokio::time::timeout(WRITE_STALL_LIMIT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Exit::Gone),
+    }
+}
+
+/// Sends a text frame.
+pub async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), Exit> {
+    send(socket, Message::Text(text.into())).await
+}
+
+/// How a failed read ends the session: an oversized frame closes with 1009, a protocol
+/// violation with 1002 or 1007; a broken connection has no one left to tell.
+pub fn read_failure(error: axum::Error) -> Exit {
+    let inner = error.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => {
+            Exit::close(close::MESSAGE_TOO_BIG, "message too big")
+        }
+        Some(tungstenite::Error::Utf8(_)) => {
+            Exit::close(close::INVALID_PAYLOAD, "text frame is not UTF-8")
+        }
+        Some(tungstenite::Error::Protocol(_)) => {
+            Exit::close(close::PROTOCOL_ERROR, "WebSocket protocol error")
+        }
+        _ => Exit::Gone,
+    }
+}
+
+/// Applies the frame limits every socket shares to an upgrade.
+pub fn limit_frames<F>(
+    upgrade: axum::extract::WebSocketUpgrade<F>,
+) -> axum::extract::WebSocketUpgrade<F> {
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_are_cut_to_123_bytes_on_a_character_boundary() {
+        assert_eq!(close_reason("short"), "short");
+        let long = "é".repeat(100);
+        let cut = close_reason(&long);
+        assert_eq!(cut.len(), 122);
+        assert!(long.starts_with(cut));
+    }
+
+    #[test]
+    fn the_cap_admits_up_to_max_sockets_and_frees_a_place_on_drop() {
+        let settings = SocketSettings {
+            max_sockets: 2,
+            ..SocketSettings::default()
+        };
+        let sockets = Sockets::new(settings, Arc::new(OpenAccess));
+        let first = sockets.admit().expect("first place");
+        let _second = sockets.admit().expect("second place");
+        assert!(sockets.admit().is_none());
+        assert_eq!(sockets.open(), 2);
+        drop(first);
+        assert!(sockets.admit().is_some());
+        sockets.shut_down();
+        assert!(sockets.admit().is_none(), "no new sockets while stopping");
+    }
+}

@@ -2,11 +2,12 @@
 // subscriptions over a WebSocket on the same path (subprotocol graphql-transport-ws).
 //
 // API keys: whatever is typed in the Headers tab goes with every HTTP request, and GraphiQL's
-// toolkit copies the same headers into the socket's connection_init payload. The page also
-// adds {"apiKey": key} there (the documented form) by rebuilding the fetcher whenever the key in
-// the headers changes; the new fetcher makes GraphiQL fetch the schema again, so the docs
-// explorer fills in as soon as a valid key is typed. While the server wants a key and none is
-// typed, the fetcher answers with an explanation instead of sending a request bound to fail.
+// toolkit copies the same headers into each subscription socket's connection_init payload
+// (e.g. {"X-API-Key": "k"}), which the server accepts like {"apiKey": "k"}. When the key in
+// the headers changes the page builds a new fetcher, which makes GraphiQL fetch the schema
+// again, so the docs explorer fills in as soon as a valid key is typed. While the server wants
+// a key and none is typed, the fetcher answers with an explanation instead of sending a
+// request bound to fail.
 'use strict';
 
 (function () {
@@ -84,12 +85,8 @@ subscription OnMessage($conversationId: ID!) {
     return '';
   }
 
-  function buildFetcher(keyRequired, key) {
-    const toolkit = GraphiQL.createFetcher({
-      url: httpUrl,
-      subscriptionUrl: socketUrl,
-      wsConnectionParams: key ? { apiKey: key } : {},
-    });
+  function buildFetcher(keyRequired) {
+    const toolkit = GraphiQL.createFetcher({ url: httpUrl, subscriptionUrl: socketUrl });
     return function fetcher(params, options) {
       if (keyRequired && !keyIn((options && options.headers) || {})) {
         return Promise.resolve({ errors: [{ message: NEED_KEY }] });
@@ -130,7 +127,7 @@ subscription OnMessage($conversationId: ID!) {
     const root = ReactDOM.createRoot(container);
 
     let key = '';
-    let fetcher = buildFetcher(keyRequired, key);
+    let fetcher = buildFetcher(keyRequired);
     let pending = null;
 
     function onEditHeaders(text) {
@@ -139,7 +136,7 @@ subscription OnMessage($conversationId: ID!) {
         const typed = keyIn(text);
         if (typed === null || typed === key) return;
         key = typed;
-        fetcher = buildFetcher(keyRequired, key);
+        fetcher = buildFetcher(keyRequired);
         render();
       }, 400);
     }

@@ -164,12 +164,19 @@ function stopLive() {
 
 function followLive(id) {
   stopLive();
+  // The protocol does not confirm a subscription; its first event does. A message stored
+  // while it was being set up may be missing, so the first event also triggers a refetch.
+  let confirmed = false;
   const stop = state.socket.subscribe(LIVE, { id }, {
     next: (payload) => {
       if (payload.errors && payload.errors.length > 0) {
         liveFailed(id, payload.errors);
       } else if (payload.data && payload.data.messageAdded) {
         merge([payload.data.messageAdded]);
+        if (!confirmed) {
+          confirmed = true;
+          refresh();
+        }
       }
     },
     error: (errors) => liveFailed(id, errors),
@@ -266,6 +273,7 @@ function closeConversation() {
   state.selected = null;
   state.messages = new Map();
   history.replaceState(null, '', window.location.pathname);
+  view.renderMessages([]);
   view.showThread(null);
   drawList();
 }
@@ -309,8 +317,8 @@ async function sendMessage(event) {
 function onSocketStatus(status, detail) {
   view.showStatus(status, detail);
   if (status === 'live' && detail.reconnected) {
-    refresh();
-    loadConversations({ quiet: true });
+    if (state.selected) refresh();
+    else loadConversations({ quiet: true });
   } else if (status === 'refused') {
     view.showNotice('The server refused live updates: the API key is missing or not valid.');
   }

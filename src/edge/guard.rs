@@ -1,7 +1,6 @@
 //! The rate-limit and API-key middleware.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -73,12 +72,6 @@ fn client_ip(edge: &Edge, request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Counts the request against its client's window; refuses it with 429 beyond the limit.
 pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let Some(limiter) = edge.limiter.as_ref() else {
@@ -93,7 +86,8 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
         tracing::error!("no client address on a request; refusing it");
         return reply::error(protocol, &AppError::internal("missing connect info"));
     };
-    match limiter.check(ip, unix_millis()) {
+    let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);
+    match limiter.check(ip, now) {
         Decision::Admitted {
             limit,
             remaining,

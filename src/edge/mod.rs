@@ -15,16 +15,19 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
+use crate::domain::{Clock, SystemClock};
 use api_keys::ApiKeys;
 use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
 
 /// The edge's settings, shared by its middleware.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Edge {
     limiter: Option<Arc<RateLimiter>>,
     keys: ApiKeys,
     trust_proxy: bool,
     cors_origins: Vec<String>,
+    /// Where the rate limit's "now" comes from; tests move it by hand.
+    clock: Arc<dyn Clock>,
 }
 
 impl Default for Edge {
@@ -35,6 +38,7 @@ impl Default for Edge {
             keys: ApiKeys::default(),
             trust_proxy: false,
             cors_origins: vec!["*".into()],
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -48,6 +52,7 @@ impl Edge {
             keys: ApiKeys::new(config.api_keys()),
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -64,6 +69,12 @@ impl Edge {
 
     pub fn with_trust_proxy(mut self, trust: bool) -> Self {
         self.trust_proxy = trust;
+        self
+    }
+
+    /// The same edge reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 

@@ -9,6 +9,7 @@ mod reply;
 mod socket_auth;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -18,6 +19,11 @@ use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
 use api_keys::ApiKeys;
 use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
+
+/// How long a request may take, reading its body included, before it is answered 408.
+/// Generous for the slowest operation (a message with an assistant backend's reply) while still
+/// freeing a connection whose client stalls.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The edge's settings, shared by its middleware.
 #[derive(Clone)]
@@ -93,9 +99,14 @@ impl Edge {
         self.limiter.as_ref().map_or(0, |l| l.tracked_clients())
     }
 
-    /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys.
+    /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys,
+    /// then the request timeout.
     pub fn apply(&self, router: Router) -> Router {
         router
+            .layer(axum::middleware::from_fn_with_state(
+                REQUEST_TIMEOUT,
+                guard::request_timeout,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 guard::require_api_key,

@@ -1,7 +1,7 @@
 //! The rate-limit and API-key middleware.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
@@ -73,12 +73,6 @@ fn client_ip(edge: &Edge, request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Counts the request against its client's window; refuses it with 429 beyond the limit.
 pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let Some(limiter) = edge.limiter.as_ref() else {
@@ -93,7 +87,8 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
         tracing::error!("no client address on a request; refusing it");
         return reply::error(protocol, &AppError::internal("missing connect info"));
     };
-    match limiter.check(ip, unix_millis()) {
+    let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);
+    match limiter.check(ip, now) {
         Decision::Admitted {
             limit,
             remaining,
@@ -140,5 +135,87 @@ pub async fn require_api_key(State(edge): State<Edge>, request: Request, next: N
             );
             response
         }
+    }
+}
+
+/// Answers 408, in the protocol's shape, when a request (reading its body included) outlives
+/// `limit`. A WebSocket upgrade is answered at once, so a socket's life is not bounded by it.
+pub async fn request_timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let protocol = Protocol::of(request.uri().path());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let message = format!("the request did not complete within {limit:?}");
+            reply::error(protocol, &AppError::new(ErrorCode::RequestTimeout, message))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::{get, post};
+    use tower::ServiceExt;
+
+    fn with_timeout(router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(
+            Duration::from_millis(20),
+            request_timeout,
+        ))
+    }
+
+    async fn json_body(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn a_request_outliving_the_timeout_answers_408_in_its_protocol_shape() {
+        let app = with_timeout(
+            Router::new()
+                .route("/slow", get(std::future::pending::<&'static str>))
+                .route("/graphql", get(std::future::pending::<&'static str>)),
+        );
+        let rest = app
+            .clone()
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(rest.status(), 408);
+        assert_eq!(
+            json_body(rest).await,
+            serde_json::json!({"error": {
+                "code": "REQUEST_TIMEOUT",
+                "message": "the request did not complete within 20ms"
+            }})
+        );
+        let graphql = app
+            .oneshot(Request::get("/graphql").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(graphql.status(), 408);
+        assert_eq!(
+            json_body(graphql).await["errors"][0]["extensions"]["code"],
+            "REQUEST_TIMEOUT"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stalls_while_sending_its_body_gets_408() {
+        let app =
+            with_timeout(Router::new().route("/upload", post(|_: axum::body::Bytes| async {})));
+        let stalled = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+        let request = Request::post("/upload")
+            .body(Body::from_stream(stalled))
+            .unwrap();
+        assert_eq!(app.oneshot(request).await.unwrap().status(), 408);
     }
 }

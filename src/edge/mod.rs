@@ -9,22 +9,31 @@ mod reply;
 mod socket_auth;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
+use crate::domain::{Clock, SystemClock};
 use api_keys::ApiKeys;
 use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
 
+/// How long a request may take, reading its body included, before it is answered 408.
+/// Generous for the slowest operation (a message with an assistant backend's reply) while still
+/// freeing a connection whose client stalls.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The edge's settings, shared by its middleware.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Edge {
     limiter: Option<Arc<RateLimiter>>,
     keys: ApiKeys,
     trust_proxy: bool,
     cors_origins: Vec<String>,
+    /// Where the rate limit's "now" comes from; tests move it by hand.
+    clock: Arc<dyn Clock>,
 }
 
 impl Default for Edge {
@@ -35,6 +44,7 @@ impl Default for Edge {
             keys: ApiKeys::default(),
             trust_proxy: false,
             cors_origins: vec!["*".into()],
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -48,6 +58,7 @@ impl Edge {
             keys: ApiKeys::new(config.api_keys()),
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -67,6 +78,12 @@ impl Edge {
         self
     }
 
+    /// The same edge reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn with_cors_origins(mut self, origins: Vec<String>) -> Self {
         self.cors_origins = origins;
         self
@@ -82,9 +99,14 @@ impl Edge {
         self.limiter.as_ref().map_or(0, |l| l.tracked_clients())
     }
 
-    /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys.
+    /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys,
+    /// then the request timeout.
     pub fn apply(&self, router: Router) -> Router {
         router
+            .layer(axum::middleware::from_fn_with_state(
+                REQUEST_TIMEOUT,
+                guard::request_timeout,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 guard::require_api_key,

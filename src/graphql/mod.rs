@@ -54,10 +54,14 @@ pub fn build_schema(service: ChatService) -> ChatSchema {
 }
 
 /// The schema's SDL as committed in `schema.graphql` and served at `/schema.graphql`.
-pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .finish()
-        .sdl()
+/// Built once: the schema never changes while the process runs.
+pub fn sdl() -> &'static str {
+    static SDL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+            .finish()
+            .sdl()
+    });
+    &SDL
 }
 
 fn service<'a>(ctx: &Context<'a>) -> &'a ChatService {

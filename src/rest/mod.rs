@@ -3,7 +3,7 @@
 //!
 //! Handlers decode input with [`extract`] and [`input`], call one service operation and
 //! render [`views`]; every failure, axum's own included (unknown route, wrong method, body
-//! problems, timeout), answers the error envelope of CONTRACT.md section 5.
+//! problems), answers the error envelope of CONTRACT.md section 5.
 
 mod chats;
 mod conversations;
@@ -14,12 +14,8 @@ mod messages;
 pub mod openapi;
 mod views;
 
-use std::time::Duration;
-
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -28,11 +24,6 @@ use crate::app::AppState;
 use crate::error::{AppError, ErrorCode};
 
 pub use extract::BODY_LIMIT;
-
-/// How long a request may take, reading its body included, before it is answered 408.
-/// Generous for the slowest operation (a message with an assistant backend's reply) while still
-/// freeing a connection whose client stalls.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every REST route with its documentation.
 fn api() -> OpenApiRouter<AppState> {
@@ -50,8 +41,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The REST router: the API, `/openapi.json`, `/docs`, and the enveloped 404 and 405 answers.
-/// Requests get [`REQUEST_TIMEOUT`]; the body limit is [`body_limit`], layered by the caller
-/// over every route (GraphQL included).
+/// The body limit is [`body_limit`] and the request timeout is the edge's, both layered by the
+/// caller over every route (GraphQL included).
 pub fn router() -> Router<AppState> {
     let (routes, doc) = api().split_for_parts();
     routes
@@ -63,7 +54,6 @@ pub fn router() -> Router<AppState> {
         )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(REQUEST_TIMEOUT, timeout))
 }
 
 /// The 1 MiB body limit; a larger body makes body extractors fail with 413.
@@ -81,69 +71,4 @@ async fn method_not_allowed() -> AppError {
         ErrorCode::MethodNotAllowed,
         "this path does not take that method",
     )
-}
-
-/// Answers 408 when the request (reading its body included) outlives `limit`.
-async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => AppError::new(
-            ErrorCode::RequestTimeout,
-            format!("the request did not complete within {limit:?}"),
-        )
-        .into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::routing::get;
-    use tower::ServiceExt;
-
-    #[tokio::test]
-    async fn a_request_outliving_the_timeout_answers_408_in_the_envelope() {
-        let app = Router::new()
-            .route("/slow", get(std::future::pending::<&'static str>))
-            .layer(middleware::from_fn_with_state(
-                Duration::from_millis(20),
-                timeout,
-            ));
-        let response = app
-            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 408);
-        let body = axum::body::to_bytes(response.into_body(), 1024)
-            .await
-            .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({"error": {
-                "code": "REQUEST_TIMEOUT",
-                "message": "the request did not complete within 20ms"
-            }})
-        );
-    }
-
-    #[tokio::test]
-    async fn a_client_that_stalls_while_sending_its_body_gets_408() {
-        let app = Router::new()
-            .route(
-                "/upload",
-                axum::routing::post(|_: axum::body::Bytes| async {}),
-            )
-            .layer(middleware::from_fn_with_state(
-                Duration::from_millis(20),
-                timeout,
-            ));
-        let stalled = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
-        let request = Request::post("/upload")
-            .body(Body::from_stream(stalled))
-            .unwrap();
-        let response = app.oneshot(request).await.unwrap();
-        assert_eq!(response.status(), 408);
-    }
 }

@@ -6,7 +6,8 @@
 //! cannot list a route the router lacks or miss one it has. The error answers each operation
 //! can give follow from what the operation takes, and are added here by one rule:
 //! every operation may answer 405, 408 and 500; one with a path id 404; one with query
-//! parameters or a body 400; one with a body 413 and 415.
+//! parameters or a body 400; one with a body 413 and 415; every one outside `/health*` 401
+//! (when keys are configured) and 429 (in the chatbot body under `/api`).
 
 use std::borrow::Cow;
 
@@ -115,13 +116,20 @@ impl ToSchema for SortOrder {
 }
 
 /// The error answers, by status: component name, code and description.
-const ERRORS: [(u16, &str, ErrorCode, &str); 7] = [
+const ERRORS: [(u16, &str, ErrorCode, &str); 9] = [
     (
         400,
         "BadRequest",
         ErrorCode::ValidationError,
         "Invalid input: a bad field or query parameter (all listed in `details.fields`), \
          malformed JSON, an empty body or a body that is not an object",
+    ),
+    (
+        401,
+        "Unauthorized",
+        ErrorCode::Unauthorized,
+        "API keys are configured and the request carries none, or a wrong one, in `X-API-Key` \
+         or `Authorization: Bearer`",
     ),
     (
         404,
@@ -154,12 +162,73 @@ const ERRORS: [(u16, &str, ErrorCode, &str); 7] = [
         "The body is not declared `application/json`",
     ),
     (
+        429,
+        "RateLimited",
+        ErrorCode::RateLimited,
+        "Too many requests from this IP in the last 60 seconds; `details.retryAfter` and \
+         `Retry-After` say when to try again",
+    ),
+    (
         500,
         "InternalError",
         ErrorCode::InternalError,
         "Something failed on the server; the message carries no internal detail",
     ),
 ];
+
+/// The component of the 429 the chatbot API fixes (`chatbot-api.md`), used under `/api`.
+const CHATBOT_RATE_LIMITED: &str = "ChatbotRateLimited";
+
+fn header(description: &str) -> utoipa::openapi::header::Header {
+    HeaderBuilder::new()
+        .schema(String::schema())
+        .description(Some(description))
+        .build()
+}
+
+/// The headers every 429 carries.
+fn with_rate_limit_headers(response: ResponseBuilder) -> ResponseBuilder {
+    response
+        .header(
+            "Retry-After",
+            header("Whole seconds (at least 1) until a request is admitted"),
+        )
+        .header(
+            "X-RateLimit-Limit",
+            header("Requests allowed per IP in any 60 seconds"),
+        )
+        .header(
+            "X-RateLimit-Remaining",
+            header("Requests left in the window (0)"),
+        )
+        .header(
+            "X-RateLimit-Reset",
+            header("Unix second at which the oldest counted request leaves the window"),
+        )
+}
+
+fn chatbot_rate_limited() -> Response {
+    let schema = ObjectBuilder::new()
+        .property("error", String::schema())
+        .property("message", String::schema())
+        .property("retryAfter", u64::schema())
+        .required("error")
+        .required("message")
+        .required("retryAfter");
+    let example = json!({
+        "error": "Rate limit exceeded",
+        "message": "Too many requests, please try again later",
+        "retryAfter": 60,
+    });
+    let content = ContentBuilder::new()
+        .schema(Some(schema))
+        .example(Some(example))
+        .build();
+    with_rate_limit_headers(ResponseBuilder::new())
+        .description("Too many requests from this IP in the last 60 seconds")
+        .content("application/json", content)
+        .build()
+}
 
 fn error_response(code: ErrorCode, description: &str) -> Response {
     let example = json!({"error": {"code": code.as_str(), "message": description}});
@@ -170,18 +239,24 @@ fn error_response(code: ErrorCode, description: &str) -> Response {
     let mut response = ResponseBuilder::new()
         .description(description)
         .content("application/json", content);
+    if code == ErrorCode::RateLimited {
+        response = with_rate_limit_headers(response);
+    }
+    if code == ErrorCode::Unauthorized {
+        let challenge = header("`Bearer realm=\"chatgate\"`");
+        response = response.header("WWW-Authenticate", challenge);
+    }
     if code == ErrorCode::MethodNotAllowed {
-        let allow = HeaderBuilder::new()
-            .schema(String::schema())
-            .description(Some("The methods this path takes, e.g. `GET, POST`"))
-            .build();
-        response = response.header("Allow", allow);
+        response = response.header(
+            "Allow",
+            header("The methods this path takes, e.g. `GET, POST`"),
+        );
     }
     response.build()
 }
 
-/// Which error statuses an operation can answer, from what it takes.
-fn error_statuses(operation: &Operation) -> Vec<u16> {
+/// Which error statuses an operation can answer, from its path and what it takes.
+fn error_statuses(path: &str, operation: &Operation) -> Vec<u16> {
     let takes = |place: ParameterIn| {
         operation
             .parameters
@@ -199,6 +274,9 @@ fn error_statuses(operation: &Operation) -> Vec<u16> {
     }
     if body {
         statuses.extend([413, 415]);
+    }
+    if !(path == "/health" || path.starts_with("/health/")) {
+        statuses.extend([401, 429]);
     }
     statuses
 }
@@ -230,17 +308,26 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             .responses
             .insert(name.to_owned(), RefOr::T(error_response(code, description)));
     }
+    components.responses.insert(
+        CHATBOT_RATE_LIMITED.to_owned(),
+        RefOr::T(chatbot_rate_limited()),
+    );
     for (path, operation) in operations_mut(&mut doc) {
-        for status in error_statuses(operation) {
-            let (_, name, _, _) = ERRORS
-                .iter()
-                .find(|(s, ..)| *s == status)
-                .expect("every status the rule picks has a response component");
+        for status in error_statuses(path, operation) {
+            let name = if status == 429 && path.starts_with("/api/") {
+                CHATBOT_RATE_LIMITED
+            } else {
+                ERRORS
+                    .iter()
+                    .find(|(s, ..)| *s == status)
+                    .map(|(_, name, ..)| *name)
+                    .expect("every status the rule picks has a response component")
+            };
             operation
                 .responses
                 .responses
                 .entry(status.to_string())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
         }
         if let Some(unversioned) = path.strip_prefix("/api/v1") {
             if let Some(id) = &operation.operation_id {

@@ -149,33 +149,80 @@ async fn forwarded_clients_are_limited_independently_only_behind_a_trusted_proxy
     }
 }
 
-#[tokio::test]
-async fn the_client_table_stays_bounded_under_many_forwarded_ips() {
-    let app = spawn_app_with_edge(
-        Edge::default()
-            .with_rate_limit(5, 1_000)
-            .with_trust_proxy(true),
-    )
-    .await;
-    let mut refused = 0;
-    for n in 0..1_500u32 {
-        let [a, b, c, d] = (0x0a00_0000 + n).to_be_bytes();
-        let response = app
-            .client
-            .get(app.url("/schema.graphql"))
-            .header("x-forwarded-for", format!("{a}.{b}.{c}.{d}"))
-            .send()
-            .await
-            .unwrap();
-        if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            refused += 1;
+/// Sends one `HEAD /schema.graphql` per forwarded client IP, pipelined on one keep-alive
+/// connection (the client side costs next to nothing); returns how many answered 429.
+async fn pipelined_heads(address: std::net::SocketAddr, clients: Vec<u32>) -> u32 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    let (mut reader, mut writer) = stream.into_split();
+    let expected = clients.len();
+    let writing = tokio::spawn(async move {
+        for chunk in clients.chunks(500) {
+            let mut batch = String::new();
+            for n in chunk {
+                let [a, b, c, d] = (0x0a00_0000 + n).to_be_bytes();
+                batch.push_str(&format!(
+                    "HEAD /schema.graphql HTTP/1.1\r\nhost: chatgate\r\n\
+                     x-forwarded-for: {a}.{b}.{c}.{d}\r\n\r\n"
+                ));
+            }
+            writer.write_all(batch.as_bytes()).await.expect("written");
+        }
+        writer
+    });
+    let (mut answered, mut refused) = (0, 0);
+    let mut pending = String::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    while answered < expected {
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(30), reader.read(&mut buffer))
+                .await
+                .expect("the server keeps answering")
+                .expect("readable");
+        assert!(read > 0, "the server closed after {answered} answers");
+        pending.push_str(std::str::from_utf8(&buffer[..read]).expect("ASCII heads"));
+        while let Some(end) = pending.find("\r\n\r\n") {
+            let head: String = pending.drain(..end + 4).collect();
+            answered += 1;
+            if head.starts_with("HTTP/1.1 429") {
+                refused += 1;
+            }
         }
     }
+    drop(writing.await.expect("writer finished"));
+    refused
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_forwarded_ips_leave_the_table_at_its_documented_cap() {
+    use chatgate::edge::rate_limit::DEFAULT_MAX_CLIENTS;
+    const CLIENTS: u32 = 110_000;
+    const CONNECTIONS: u32 = 4;
+    // A frozen clock keeps every client inside its window for the whole test.
+    let app = spawn_app_with_edge(
+        Edge::default()
+            .with_rate_limit(5, DEFAULT_MAX_CLIENTS)
+            .with_trust_proxy(true)
+            .with_clock(crate::helpers::manual_clock()),
+    )
+    .await;
+    let mut connections = Vec::new();
+    for c in 0..CONNECTIONS {
+        let clients: Vec<u32> = (c..CLIENTS).step_by(CONNECTIONS as usize).collect();
+        connections.push(tokio::spawn(pipelined_heads(app.address, clients)));
+    }
+    let mut refused = 0;
+    for connection in connections {
+        refused += connection.await.expect("connection task");
+    }
+    assert_eq!(app.tracked_clients(), DEFAULT_MAX_CLIENTS);
     assert_eq!(
-        refused, 500,
+        refused,
+        CLIENTS - DEFAULT_MAX_CLIENTS as u32,
         "new clients beyond the cap are refused, none forgotten early"
     );
-    assert_eq!(app.tracked_clients(), 1_000);
 }
 
 #[tokio::test]
@@ -352,4 +399,44 @@ async fn unauthenticated_requests_count_against_their_ip() {
     );
     let third = post_graphql(&app.client, &url).await;
     assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_burst_across_a_minute_boundary_never_exceeds_the_limit_in_any_60_seconds() {
+    let clock = crate::helpers::manual_clock();
+    let app = spawn_app_with_edge(
+        Edge::default()
+            .with_rate_limit(10, 1_000)
+            .with_clock(clock.clone()),
+    )
+    .await;
+    let url = app.url("/schema.graphql");
+    let status = |response: reqwest::Response| response.status();
+    // The whole quota at 59.5 s into a minute…
+    clock.advance_millis(59_500);
+    for _ in 0..10 {
+        assert_eq!(
+            status(app.client.get(&url).send().await.unwrap()),
+            StatusCode::OK
+        );
+    }
+    // …and a burst right after the minute turns: a fixed window would admit ten more.
+    clock.advance_millis(1_000);
+    for _ in 0..10 {
+        let refused = app.client.get(&url).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(header(&refused, "retry-after").as_deref(), Some("59"));
+    }
+    // Once the first ten have left the window, exactly ten more are admitted.
+    clock.advance_millis(59_000);
+    let admitted = {
+        let mut n = 0;
+        for _ in 0..15 {
+            if app.client.get(&url).send().await.unwrap().status() == StatusCode::OK {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(admitted, 10);
 }

@@ -16,18 +16,18 @@
   const socketUrl = httpUrl.replace(/^http/, 'ws');
 
   const NEED_KEY =
-    'This server needs an API key. Open the Headers tab below and type ' +
-    '{"X-API-Key": "your-key"} (or {"Authorization": "Bearer your-key"}).';
+    'This server needs an API key: type it as the value of X-API-Key in the Headers tab ' +
+    'below (an Authorization header with Bearer and the key works too).';
 
   const DEFAULT_QUERY = `# Welcome to chatgate's GraphiQL.
 #
-# Run an operation with the play button or Ctrl+Enter;
-# with several here, pick one from the list it shows.
-# The top-left icon opens the schema's documentation.
+# Run: the play button or Ctrl+Enter (with
+# several operations, pick one from its list).
+# Docs: the top-left icon.
 #
-# Live updates: start OnMessage with a conversation id,
-# then send a message from another tab, from the chat
-# page (/playground/chat) or over REST.
+# Live: run OnMessage with a conversation id,
+# then send a message from another tab, from
+# the chat page (/playground/chat) or by REST.
 
 query Conversations($userId: String! = "alice") {
   conversations(userId: $userId, limit: 10) {

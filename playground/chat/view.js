@@ -35,6 +35,7 @@ export function conversationTitle(conversation) {
 }
 
 export function showSignIn({ userId, apiKey, keyRequired, error }) {
+  $('booting').hidden = true;
   $('chat').hidden = true;
   $('sign-in').hidden = false;
   $('who').hidden = true;
@@ -56,6 +57,7 @@ export function signInBusy(busy) {
 }
 
 export function showChat(userId) {
+  $('booting').hidden = true;
   $('sign-in').hidden = true;
   $('chat').hidden = false;
   $('who').hidden = false;

@@ -100,7 +100,7 @@ describe('chat page', () => {
     }
   });
 
-  test('messages from REST and from another tab appear without a reload', async () => {
+  test('messages from REST and from another tab appear live, and a deletion clears the page', async () => {
     const server = await startServer();
     try {
       const { context, page, problems, sockets } = await signIn(server, 'alice');
@@ -141,6 +141,14 @@ describe('chat page', () => {
       ]);
       assert.equal(await page.evaluate(() => window.notReloaded), true);
       await screenshot(page, 'chat-conversation');
+
+      // Deleted elsewhere: both tabs clear it and say so.
+      await rest(server, 'DELETE', `/api/conversations/${id}`, { status: 204 });
+      for (const tab of [page, other]) {
+        await tab.getByRole('alert').getByText('That conversation no longer exists').waitFor();
+        assert.equal(await tab.locator('.message').count(), 0);
+        await tab.getByText('No conversations yet.').waitFor();
+      }
       assert.deepEqual(problems, []);
       assert.deepEqual(otherSeen.problems, []);
     } finally {
@@ -153,11 +161,17 @@ describe('chat page', () => {
     try {
       const { page, problems } = await signIn(server, 'alice');
       await startConversation(page);
+      // The first live message makes the page refetch what it shows (the protocol does not
+      // confirm subscriptions); let that finish so the restart cuts no request short.
+      const caughtUp = page.waitForResponse((r) =>
+        (r.request().postData() ?? '').includes('query ChatConversations('),
+      );
       await send(page, 'hello');
       await messagesAre(page, [
         ['user', 'hello'],
         ['assistant', GREETING],
       ]);
+      await caughtUp;
 
       // The in-memory store starts empty again: the open conversation no longer exists.
       server = await server.restart();

@@ -120,7 +120,20 @@ describe('GraphiQL', () => {
       });
       assert.deepEqual(icon, ['/favicon.ico', 200, 'image/x-icon']);
 
-      await run(page, 'AliceConversations', 'query AliceConversations { conversations(userId: "alice") { total conversations { id userId messageCount } } }');
+      await run(
+        page,
+        'AliceConversations',
+        `query AliceConversations {
+  conversations(userId: "alice") {
+    total
+    conversations {
+      id
+      userId
+      messageCount
+    }
+  }
+}`,
+      );
       await responseEquals(page, {
         data: {
           conversations: {
@@ -178,6 +191,7 @@ describe('GraphiQL', () => {
       await until('the explanation', async () =>
         JSON.stringify((await response(page)) ?? '').includes('This server needs an API key'),
       );
+      await screenshot(page, 'graphiql-needs-key');
 
       const headers = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror');
       await headers.click();

@@ -340,6 +340,7 @@ async function enter(userId, apiKey) {
   view.showChat(userId);
   if (state.socket) state.socket.close();
   state.socket = new LiveSocket({ apiKey, onStatus: onSocketStatus });
+  state.socket.connect();
   const wanted = window.location.hash.slice(1);
   if (wanted) openConversation(wanted);
   else closeConversation();

@@ -53,12 +53,12 @@ export async function graphql(query, variables, apiKey) {
 }
 
 /**
- * A graphql-transport-ws connection that keeps itself alive: it connects when the first
- * subscription starts, sends `connection_init` with `{apiKey}` when a key is set, answers
+ * A graphql-transport-ws connection that keeps itself alive: it connects on `connect()` or
+ * when the first subscription starts, sends `connection_init` with `{apiKey}` when a key is set, answers
  * `ping` with `pong`, and after a lost connection reconnects with growing, jittered delays and
  * subscribes again. `onStatus(state, detail)` reports `connecting`, `live` (detail.reconnected
  * is true after an outage: results may have been missed), `waiting` (detail.delayMs) and
- * `refused` (the key was not accepted; no retry until `restart`).
+ * `refused` (the key was not accepted; no retry).
  */
 export class LiveSocket {
   constructor({ apiKey, onStatus }) {
@@ -97,15 +97,6 @@ export class LiveSocket {
     };
   }
 
-  /** Connects again from scratch, e.g. with a new key after `refused`. */
-  restart(apiKey) {
-    this.apiKey = apiKey || '';
-    this.refused = false;
-    this.attempt = 0;
-    this.drop();
-    this.connect();
-  }
-
   /** Stops everything for good. */
   close() {
     this.closed = true;
@@ -121,6 +112,7 @@ export class LiveSocket {
     }
   }
 
+  /** Opens the connection unless it is open, opening, refused or waiting to retry. */
   connect() {
     if (this.socket || this.closed || this.refused || this.retryTimer !== null) return;
     this.onStatus('connecting', {});
@@ -220,7 +212,6 @@ export class LiveSocket {
       this.onStatus('refused', { code });
       return;
     }
-    if (this.subscriptions.size === 0) return;
     // 0.5 s, 1 s, 2 s … up to 15 s, each between half and all of that.
     const ceiling = Math.min(15000, 500 * 2 ** this.attempt);
     const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);

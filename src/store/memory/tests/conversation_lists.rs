@@ -179,6 +179,6 @@ fn random_mix(seed: u64, steps: usize) {
 #[test]
 fn conversation_and_message_lists_agree_with_a_plain_scan_after_random_changes() {
     for seed in [1, 2, 3] {
-        random_mix(seed, 2_000);
+        random_mix(seed, 4_000);
     }
 }

@@ -4,11 +4,12 @@
 //! A counting global allocator tallies the heap bytes requested; the resident set size (from
 //! `/proc/self/statm`) adds the allocator's own overhead. Each figure is a delta over the records
 //! it names, divided by their number, and is also shown without the text the records carry.
+//! The slowest single write shows whether any write stalled the store (say, a table resizing).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chatgate::domain::{
     Description, MessageContent, Metadata, NewChat, NewConversation, NewMessage, Priority, Role,
@@ -55,15 +56,24 @@ fn usage() -> (usize, usize) {
     (LIVE.load(Ordering::Relaxed), pages * 4096)
 }
 
-fn report(what: &str, count: usize, text: usize, before: (usize, usize), seconds: f64) {
+/// Runs one write, keeping the longest time any took.
+fn timed<T>(slowest: &mut Duration, write: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = write();
+    *slowest = (*slowest).max(started.elapsed());
+    result
+}
+
+fn report(what: &str, count: usize, text: usize, before: (usize, usize), slowest: Duration) {
     let after = usage();
     let heap = after.0.saturating_sub(before.0) as f64 / count as f64;
     let rss = after.1.saturating_sub(before.1) as f64 / count as f64;
     let text = text as f64 / count as f64;
     println!(
         "{what:<9} {count:>9}  heap {heap:>6.0} B  (without text {:>5.0} B)  rss {rss:>6.0} B  \
-         text {text:>4.0} B  built in {seconds:.2} s",
-        heap - text
+         text {text:>4.0} B  slowest write {} µs",
+        heap - text,
+        slowest.as_micros()
     );
 }
 
@@ -81,7 +91,7 @@ fn main() {
     let store = MemoryStore::new(Arc::new(SystemClock));
 
     let before = usage();
-    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
     let mut text = 0;
     for n in 0..chats {
         let title = format!("Chat session number {n}");
@@ -98,26 +108,20 @@ fn main() {
             priority: Priority::ALL[n % 3],
             user_id: Some(UserId::parse(user).expect("valid")),
         };
-        block_on(store.create_chat(new)).expect("stored");
+        timed(&mut slowest, || block_on(store.create_chat(new))).expect("stored");
     }
-    report(
-        "chats",
-        chats,
-        text,
-        before,
-        started.elapsed().as_secs_f64(),
-    );
+    report("chats", chats, text, before, slowest);
 
     let mut ids = Vec::with_capacity(conversations);
     let before = usage();
-    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
     for n in 0..conversations {
         let new = NewConversation {
             user_id: UserId::parse(format!("user-{}", n / 5)).expect("valid"),
             metadata: Metadata::new(),
         };
         ids.push(
-            block_on(store.create_conversation(new))
+            timed(&mut slowest, || block_on(store.create_conversation(new)))
                 .expect("stored")
                 .value
                 .id,
@@ -132,10 +136,10 @@ fn main() {
         conversations,
         conversation_text,
         before,
-        started.elapsed().as_secs_f64(),
+        slowest,
     );
 
-    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
     let mut text = 0;
     for n in 0..messages {
         let content = format!("Message {n}: could you summarise where the project stands today?");
@@ -149,13 +153,8 @@ fn main() {
             content: MessageContent::parse(content).expect("valid"),
             metadata: Metadata::new(),
         };
-        block_on(store.append_message(ids[n % conversations], new)).expect("stored");
+        let to = ids[n % conversations];
+        timed(&mut slowest, || block_on(store.append_message(to, new))).expect("stored");
     }
-    report(
-        "messages",
-        messages,
-        text,
-        after_conversations,
-        started.elapsed().as_secs_f64(),
-    );
+    report("messages", messages, text, after_conversations, slowest);
 }

@@ -6,7 +6,7 @@
 //! categories, which answers every filter with `userId`. A chat is therefore in at most two
 //! trees, and an update that changes `active`, `priority` or `userId` recounts or moves it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
@@ -59,9 +59,9 @@ impl Counted for ChatSlot {
 /// Every chat, by id and in creation order, with the per-user indexes.
 #[derive(Default)]
 pub(super) struct ChatTable {
-    ranks: HashMap<Uuid, u64>,
+    ranks: BTreeMap<Uuid, u64>,
     all: CountedTree<ChatSlot, CATEGORIES>,
-    by_user: HashMap<String, CountedTree<RankRef, CATEGORIES>>,
+    by_user: BTreeMap<String, CountedTree<RankRef, CATEGORIES>>,
 }
 
 impl ChatTable {

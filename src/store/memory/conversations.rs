@@ -5,7 +5,7 @@
 //! never removed one by one, only with their conversation, so each conversation keeps them in
 //! an append-only log with one position list per role: a page by role is a slice of positions.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
@@ -50,10 +50,10 @@ fn role_index(role: Role) -> usize {
 /// Every conversation and message, by id and in order, with the per-user indexes.
 #[derive(Default)]
 pub(super) struct ConversationTable {
-    ranks: HashMap<Uuid, u64>,
+    ranks: BTreeMap<Uuid, u64>,
     all: CountedTree<ConversationSlot, 1>,
-    by_user: HashMap<String, CountedTree<RankRef, 1>>,
-    messages: HashMap<Uuid, MessageAt>,
+    by_user: BTreeMap<String, CountedTree<RankRef, 1>>,
+    messages: BTreeMap<Uuid, MessageAt>,
 }
 
 impl ConversationTable {

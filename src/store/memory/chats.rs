@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::counted::{Counted, CountedTree, Mask};
+use super::ids::IdMap;
 use super::{RankRef, page_bounds};
 use crate::domain::{Chat, ChatFilter, Page, PageRequest, Priority, SortOrder};
 
@@ -59,7 +60,7 @@ impl Counted for ChatSlot {
 /// Every chat, by id and in creation order, with the per-user indexes.
 #[derive(Default)]
 pub(super) struct ChatTable {
-    ranks: BTreeMap<Uuid, u64>,
+    ranks: IdMap<u64>,
     all: CountedTree<ChatSlot, CATEGORIES>,
     by_user: BTreeMap<String, CountedTree<RankRef, CATEGORIES>>,
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::chunked::ChunkedVec;
 use super::counted::{Counted, CountedTree, Mask};
+use super::ids::IdMap;
 use super::{RankRef, page_bounds};
 use crate::domain::{Conversation, Message, Page, PageRequest, Role, SortOrder, Timestamp};
 use crate::store::MessageQuery;
@@ -50,10 +51,10 @@ fn role_index(role: Role) -> usize {
 /// Every conversation and message, by id and in order, with the per-user indexes.
 #[derive(Default)]
 pub(super) struct ConversationTable {
-    ranks: BTreeMap<Uuid, u64>,
+    ranks: IdMap<u64>,
     all: CountedTree<ConversationSlot, 1>,
     by_user: BTreeMap<String, CountedTree<RankRef, 1>>,
-    messages: BTreeMap<Uuid, MessageAt>,
+    messages: IdMap<MessageAt>,
 }
 
 impl ConversationTable {

@@ -4,15 +4,14 @@
 //! Each operation takes the lock once and finishes under it, so it is atomic, and never holds a
 //! guard across `.await`. Creation order is a per-store rank counter; [`chats`] and
 //! [`conversations`] keep the records and their indexes, built on the [`counted`] B-tree.
-//!
-//! Ids and user ids are looked up in `BTreeMap`s, not hash maps: a hash table grows by
-//! rehashing everything at once, which at a million ids holds the write lock for tens of
-//! milliseconds; a B-tree grows one node at a time, so no write ever stalls the store.
+//! Record ids are looked up in sharded hash maps ([`ids`]), user ids in B-tree maps: neither
+//! grows by rehashing a whole table at once under the write lock.
 
 mod chats;
 mod chunked;
 mod conversations;
 mod counted;
+mod ids;
 #[cfg(test)]
 mod tests;
 

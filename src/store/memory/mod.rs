@@ -1,0 +1,279 @@
+//! The in-memory store: every record in process memory behind one lock, with counted indexes
+//! so that every list answers `total`, `hasMore` and any offset in O(log n).
+//!
+//! Each operation takes the lock once and finishes under it, so it is atomic, and never holds a
+//! guard across `.await`. Creation order is a per-store rank counter; [`chats`] and
+//! [`conversations`] keep the records and their indexes, built on the [`counted`] B-tree.
+//! Record ids are looked up in sharded hash maps ([`ids`]), user ids in B-tree maps: neither
+//! grows by rehashing a whole table at once under the write lock.
+
+mod chats;
+mod chunked;
+mod conversations;
+mod counted;
+mod ids;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use super::{MessageQuery, Seq, Stamped, Store, Updated};
+use crate::domain::{
+    Chat, ChatFilter, ChatPatch, Clock, Conversation, Message, NewChat, NewConversation,
+    NewMessage, Page, PageRequest, SortOrder, Timestamp,
+};
+use crate::error::{AppError, AppResult};
+use chats::ChatTable;
+use conversations::ConversationTable;
+use counted::Counted;
+
+/// Thread-safe store that lives as long as the process.
+pub struct MemoryStore {
+    inner: RwLock<Inner>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The latest instant a write was stamped with.
+    last_now: Option<Timestamp>,
+    last_seq: Seq,
+    last_rank: u64,
+    chats: ChatTable,
+    conversations: ConversationTable,
+}
+
+impl Inner {
+    /// "Now" for a write, read under the write lock and never before an earlier write's, so
+    /// stored order and `createdAt` order agree even when writers race (a clock read before
+    /// taking the lock can lose the race to a later reading) or the wall clock steps back.
+    fn now(&mut self, clock: &dyn Clock) -> Timestamp {
+        let now = clock.now();
+        let now = self.last_now.map_or(now, |last| now.max(last));
+        self.last_now = Some(now);
+        now
+    }
+
+    fn next_seq(&mut self) -> Seq {
+        self.last_seq += 1;
+        self.last_seq
+    }
+
+    fn next_rank(&mut self) -> u64 {
+        self.last_rank += 1;
+        self.last_rank
+    }
+
+    fn chat(&self, id: Uuid) -> AppResult<&Chat> {
+        self.chats
+            .get(id)
+            .ok_or_else(|| AppError::not_found("chat"))
+    }
+
+    /// Stores a changed chat and stamps the change.
+    fn replace_chat(&mut self, next: Chat) -> Stamped<Chat> {
+        let replaced = self.chats.replace(next.clone());
+        debug_assert!(replaced, "the chat was read under the same guard");
+        Stamped::new(self.next_seq(), next)
+    }
+}
+
+/// An index entry naming a record by its creation rank, with its category packed in the low
+/// bits: eight bytes per entry in the per-user indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RankRef(u64);
+
+impl RankRef {
+    const CATEGORY_BITS: u32 = 4;
+
+    fn new(rank: u64, category: usize) -> Self {
+        debug_assert!(category < 1 << Self::CATEGORY_BITS && rank < 1 << 60);
+        Self(rank << Self::CATEGORY_BITS | category as u64)
+    }
+
+    fn rank(self) -> u64 {
+        self.0 >> Self::CATEGORY_BITS
+    }
+}
+
+impl Counted for RankRef {
+    fn key(&self) -> u64 {
+        self.rank()
+    }
+
+    fn category(&self) -> usize {
+        (self.0 & ((1 << Self::CATEGORY_BITS) - 1)) as usize
+    }
+}
+
+/// A page request as the number of matches to skip and the most to return.
+fn page_bounds(page: PageRequest) -> (u64, usize) {
+    (
+        page.offset,
+        usize::try_from(page.limit).unwrap_or(usize::MAX),
+    )
+}
+
+impl MemoryStore {
+    /// An empty store stamping times from `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_chat(&self, new: NewChat) -> AppResult<Stamped<Chat>> {
+        let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
+        let chat = Chat {
+            id: Uuid::new_v4(),
+            title: new.title.into_inner(),
+            description: new.description.map(|d| d.into_inner()),
+            active: new.active,
+            priority: new.priority,
+            user_id: new.user_id.map(|u| u.into_inner()),
+            created_at: now,
+            updated_at: now,
+        };
+        let rank = inner.next_rank();
+        inner.chats.insert(rank, chat.clone());
+        Ok(Stamped::new(inner.next_seq(), chat))
+    }
+
+    async fn get_chat(&self, id: Uuid) -> AppResult<Option<Chat>> {
+        Ok(self.inner.read().chats.get(id).cloned())
+    }
+
+    async fn update_chat(&self, id: Uuid, patch: ChatPatch) -> AppResult<Updated<Chat>> {
+        let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
+        let chat = inner.chat(id)?;
+        let Some(next) = patch.apply(chat, now) else {
+            return Ok(Updated::Unchanged(chat.clone()));
+        };
+        Ok(Updated::Changed(inner.replace_chat(next)))
+    }
+
+    async fn toggle_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+        let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
+        let mut next = inner.chat(id)?.clone();
+        next.active = !next.active;
+        next.updated_at = Timestamp::next_after(next.updated_at, now);
+        Ok(inner.replace_chat(next))
+    }
+
+    async fn delete_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+        let mut inner = self.inner.write();
+        let chat = inner
+            .chats
+            .remove(id)
+            .ok_or_else(|| AppError::not_found("chat"))?;
+        Ok(Stamped::new(inner.next_seq(), chat))
+    }
+
+    async fn list_chats(
+        &self,
+        filter: &ChatFilter,
+        order: SortOrder,
+        page: PageRequest,
+    ) -> AppResult<Page<Chat>> {
+        Ok(self.inner.read().chats.page(filter, order, page))
+    }
+
+    async fn create_conversation(&self, new: NewConversation) -> AppResult<Stamped<Conversation>> {
+        let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
+        let conversation = Conversation {
+            id: Uuid::new_v4(),
+            user_id: new.user_id.into_inner(),
+            metadata: new.metadata,
+            created_at: now,
+            updated_at: now,
+            message_count: 0,
+        };
+        let rank = inner.next_rank();
+        inner.conversations.insert(rank, conversation.clone());
+        Ok(Stamped::new(inner.next_seq(), conversation))
+    }
+
+    async fn get_conversations(&self, ids: &[Uuid]) -> AppResult<Vec<Conversation>> {
+        let inner = self.inner.read();
+        Ok(ids
+            .iter()
+            .filter_map(|id| inner.conversations.get(*id).cloned())
+            .collect())
+    }
+
+    async fn delete_conversation(&self, id: Uuid) -> AppResult<Stamped<Conversation>> {
+        let (seq, removed) = {
+            let mut inner = self.inner.write();
+            let removed = inner
+                .conversations
+                .remove(id)
+                .ok_or_else(|| AppError::not_found("conversation"))?;
+            (inner.next_seq(), removed)
+        };
+        // The messages are freed here, after the guard is released.
+        Ok(Stamped::new(seq, removed.conversation))
+    }
+
+    async fn list_conversations(
+        &self,
+        user_id: &str,
+        order: SortOrder,
+        page: PageRequest,
+    ) -> AppResult<Page<Conversation>> {
+        Ok(self.inner.read().conversations.page(user_id, order, page))
+    }
+
+    async fn append_message(
+        &self,
+        conversation_id: Uuid,
+        new: NewMessage,
+    ) -> AppResult<Stamped<Message>> {
+        let mut inner = self.inner.write();
+        let now = inner.now(self.clock.as_ref());
+        let message = Message {
+            id: Uuid::new_v4(),
+            conversation_id,
+            role: new.role,
+            content: new.content.into_inner(),
+            metadata: new.metadata,
+            created_at: now,
+        };
+        inner
+            .conversations
+            .append(message.clone(), now)
+            .ok_or_else(|| AppError::not_found("conversation"))?;
+        Ok(Stamped::new(inner.next_seq(), message))
+    }
+
+    async fn get_message(&self, id: Uuid) -> AppResult<Option<Message>> {
+        Ok(self.inner.read().conversations.message(id).cloned())
+    }
+
+    async fn list_messages(
+        &self,
+        queries: &[MessageQuery],
+    ) -> AppResult<Vec<Option<Page<Message>>>> {
+        let inner = self.inner.read();
+        Ok(queries
+            .iter()
+            .map(|query| inner.conversations.messages_page(query))
+            .collect())
+    }
+
+    async fn ping(&self) -> AppResult<()> {
+        drop(self.inner.read());
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+//! Conversation and message lists against a plain scan of a model, after seeded random mixes of
+//! creates, appends and deletes. A failure names its seed and step.
+
+use futures::executor::block_on;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::{new_conversation, new_message, store_at};
+use crate::domain::{
+    Clock, Conversation, Message, MessageFilter, Page, PageRequest, Role, SortOrder, Timestamp,
+};
+use crate::store::{MessageQuery, Store};
+
+const USERS: [&str; 4] = ["ann", "bob", "cid", "dee"];
+
+/// A live conversation and its messages in stored order.
+struct Stored {
+    conversation: Conversation,
+    messages: Vec<Message>,
+}
+
+fn page_of<T: Clone>(matching: Vec<&T>, order: SortOrder, page: PageRequest) -> Page<T> {
+    let ordered: Box<dyn Iterator<Item = &&T>> = match order {
+        SortOrder::Asc => Box::new(matching.iter()),
+        SortOrder::Desc => Box::new(matching.iter().rev()),
+    };
+    Page {
+        items: ordered
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .map(|item| (*item).clone())
+            .collect(),
+        total: matching.len() as u64,
+        limit: page.limit,
+        offset: page.offset,
+    }
+}
+
+/// Offsets worth checking in a list of `total`, and a random limit.
+fn pages(total: u64, rng: &mut StdRng) -> Vec<PageRequest> {
+    [
+        0,
+        1,
+        total / 2,
+        total.saturating_sub(2),
+        total,
+        total + 3,
+        rng.random_range(0..=total),
+    ]
+    .into_iter()
+    .map(|offset| {
+        let limit = if rng.random_bool(0.1) {
+            100
+        } else {
+            rng.random_range(0..6)
+        };
+        PageRequest::clamped(limit, offset)
+    })
+    .collect()
+}
+
+fn assert_lists_agree(store: &dyn Store, model: &[Stored], rng: &mut StdRng, context: &str) {
+    for user in USERS.iter().chain(&["nobody"]) {
+        let matching: Vec<&Conversation> = model
+            .iter()
+            .map(|s| &s.conversation)
+            .filter(|c| c.user_id == *user)
+            .collect();
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for page in pages(matching.len() as u64, rng) {
+                let listed = block_on(store.list_conversations(user, order, page)).unwrap();
+                let expected = page_of(matching.clone(), order, page);
+                assert_eq!(listed, expected, "{context}: {user} {order:?} {page:?}");
+            }
+        }
+    }
+    // Every conversation's messages, in one batch per role and order, as the loader asks.
+    for role in [None, Some(Role::User), Some(Role::Assistant)] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let mut queries = Vec::new();
+            let mut expected = Vec::new();
+            for stored in model {
+                let matching: Vec<&Message> = stored
+                    .messages
+                    .iter()
+                    .filter(|m| role.is_none_or(|r| m.role == r))
+                    .collect();
+                for page in pages(matching.len() as u64, rng).into_iter().take(3) {
+                    queries.push(MessageQuery {
+                        conversation_id: stored.conversation.id,
+                        filter: MessageFilter { role },
+                        order,
+                        page,
+                    });
+                    expected.push(Some(page_of(matching.clone(), order, page)));
+                }
+            }
+            let listed = block_on(store.list_messages(&queries)).unwrap();
+            assert_eq!(
+                listed.len(),
+                queries.len(),
+                "{context}: one answer per query"
+            );
+            for ((listed, expected), query) in listed.iter().zip(&expected).zip(&queries) {
+                assert_eq!(listed, expected, "{context}: {query:?}");
+            }
+        }
+    }
+}
+
+fn random_mix(seed: u64, steps: usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (store, clock) = store_at(1_700_000_000_000);
+    let mut model: Vec<Stored> = Vec::new();
+    let mut forgotten: Vec<Message> = Vec::new();
+    for step in 0..steps {
+        let context = format!("seed {seed}, step {step}");
+        if rng.random_bool(0.3) {
+            clock.advance_millis(1);
+        }
+        let pick = (!model.is_empty()).then(|| rng.random_range(0..model.len()));
+        match (rng.random_range(0..100), pick) {
+            (0..25, _) | (_, None) => {
+                let user = USERS[rng.random_range(0..USERS.len())];
+                let created = block_on(store.create_conversation(new_conversation(user)));
+                model.push(Stored {
+                    conversation: created.unwrap().value,
+                    messages: Vec::new(),
+                });
+            }
+            (25..90, Some(at)) => {
+                let role = if rng.random_bool(0.5) {
+                    Role::User
+                } else {
+                    Role::Assistant
+                };
+                let new = new_message(role, &format!("message {step}"));
+                // Half go to the oldest conversation, which grows past a chunk of the log.
+                let stored = &mut model[if rng.random_bool(0.5) { 0 } else { at }];
+                let id = stored.conversation.id;
+                let message = block_on(store.append_message(id, new)).unwrap().value;
+                assert_eq!(
+                    (message.conversation_id, message.role),
+                    (id, role),
+                    "{context}"
+                );
+                let conversation = &mut stored.conversation;
+                conversation.message_count += 1;
+                conversation.updated_at =
+                    Timestamp::next_after(conversation.updated_at, clock.now());
+                stored.messages.push(message);
+            }
+            (90..95, Some(at)) => {
+                let stored = model.remove(at);
+                let deleted = block_on(store.delete_conversation(stored.conversation.id));
+                assert_eq!(deleted.unwrap().value, stored.conversation, "{context}");
+                forgotten.extend(stored.messages);
+            }
+            (_, Some(at)) => {
+                let stored = &model[at];
+                let got = block_on(store.get_conversations(&[stored.conversation.id])).unwrap();
+                assert_eq!(got, std::slice::from_ref(&stored.conversation), "{context}");
+                if let Some(message) = stored.messages.last() {
+                    let got = block_on(store.get_message(message.id)).unwrap();
+                    assert_eq!(got.as_ref(), Some(message), "{context}");
+                }
+                if let Some(message) = forgotten.last() {
+                    assert_eq!(block_on(store.get_message(message.id)).unwrap(), None);
+                }
+            }
+        }
+        if step % 250 == 0 {
+            assert_lists_agree(&store, &model, &mut rng, &context);
+        }
+    }
+    assert_lists_agree(&store, &model, &mut rng, &format!("seed {seed}, end"));
+}
+
+#[test]
+fn conversation_and_message_lists_agree_with_a_plain_scan_after_random_changes() {
+    for seed in [1, 2, 3] {
+        random_mix(seed, 4_000);
+    }
+}

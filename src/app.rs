@@ -17,7 +17,7 @@ use crate::assistant::{BuiltinResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
 use crate::playground;
@@ -125,6 +125,19 @@ async fn schema_sdl() -> impl IntoResponse {
     )
 }
 
+async fn not_found() -> AppError {
+    AppError::new(ErrorCode::NotFound, "no such route")
+}
+
+/// Every path's wrong method, `/graphql`'s aside (it answers in GraphQL's shape itself); axum
+/// adds the `Allow` header listing the methods the path takes.
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        ErrorCode::MethodNotAllowed,
+        "this path does not take that method",
+    )
+}
+
 /// The complete router, behind the edge layers.
 pub fn router(state: AppState) -> Router {
     let edge = state.edge.clone();
@@ -139,6 +152,8 @@ pub fn router(state: AppState) -> Router {
         .route("/schema.graphql", get(schema_sdl))
         .merge(playground::router(edge.keys().enabled()))
         .merge(rest::router())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
         .layer(rest::body_limit())
         .with_state(state);
     // Request logs name the method, path and status, never headers (where keys travel).

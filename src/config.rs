@@ -46,7 +46,15 @@ pub struct Config {
     )]
     pub api_keys: Vec<String>,
     /// Take the client IP from the last X-Forwarded-For entry.
-    #[arg(long, env = "TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(
+        long,
+        env = "TRUST_PROXY",
+        default_value_t = false,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub trust_proxy: bool,
     /// Unset: in-memory store; postgres://…: PostgreSQL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -101,6 +109,14 @@ mod tests {
             (c.assistant, c.log_format),
             (AssistantKind::Builtin, LogFormat::Pretty)
         );
+    }
+
+    #[test]
+    fn trust_proxy_may_be_a_bare_flag_or_a_boolish_value() {
+        assert!(Config::parse_from(["chatgate", "--trust-proxy"]).trust_proxy);
+        assert!(Config::parse_from(["chatgate", "--trust-proxy", "1"]).trust_proxy);
+        assert!(!Config::parse_from(["chatgate", "--trust-proxy", "false"]).trust_proxy);
+        assert!(Config::parse_from(["chatgate", "--trust-proxy", "--port", "1"]).trust_proxy);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod assistant;
+pub mod body;
 pub mod config;
 pub mod domain;
 pub mod edge;

@@ -85,7 +85,8 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
     let protocol = Protocol::of(path);
     let Some(ip) = client_ip(&edge, &request) else {
         tracing::error!("no client address on a request; refusing it");
-        return reply::error(protocol, &AppError::internal("missing connect info"));
+        let err = AppError::internal("missing connect info");
+        return reply::error(protocol, request.headers(), &err);
     };
     let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);
     match limiter.check(ip, now) {
@@ -103,7 +104,7 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
             reset,
             retry_after,
         } => {
-            let mut response = reply::rate_limited(protocol, retry_after);
+            let mut response = reply::rate_limited(protocol, request.headers(), retry_after);
             reply::add_limit_headers(response.headers_mut(), limit, 0, reset);
             response
         }
@@ -128,7 +129,8 @@ pub async fn require_api_key(State(edge): State<Edge>, request: Request, next: N
                 "the API key is not valid"
             };
             let err = AppError::new(ErrorCode::Unauthorized, message);
-            let mut response = reply::error(Protocol::of(request.uri().path()), &err);
+            let protocol = Protocol::of(request.uri().path());
+            let mut response = reply::error(protocol, request.headers(), &err);
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"chatgate\""),
@@ -146,11 +148,16 @@ pub async fn request_timeout(
     next: Next,
 ) -> Response {
     let protocol = Protocol::of(request.uri().path());
+    let accept = reply::accept_of(request.headers());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             let message = format!("the request did not complete within {limit:?}");
-            reply::error(protocol, &AppError::new(ErrorCode::RequestTimeout, message))
+            reply::error(
+                protocol,
+                &accept,
+                &AppError::new(ErrorCode::RequestTimeout, message),
+            )
         }
     }
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::error::{AppError, ErrorCode};
-use crate::graphql::request_error;
+use crate::graphql::{request_error, respond_negotiated};
 
 pub const LIMIT: &str = "x-ratelimit-limit";
 pub const REMAINING: &str = "x-ratelimit-remaining";
@@ -33,20 +33,30 @@ impl Protocol {
     }
 }
 
-/// An error in the protocol's shape with its status.
-pub fn error(protocol: Protocol, err: &AppError) -> Response {
+/// The request's `Accept` values alone: all a refusal needs to pick its media type.
+pub fn accept_of(headers: &HeaderMap) -> HeaderMap {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .map(|value| (header::ACCEPT, value.clone()))
+        .collect()
+}
+
+/// An error in the protocol's shape with its status; on `/graphql` in the media type the
+/// request's `Accept` asks for.
+pub fn error(protocol: Protocol, accept: &HeaderMap, err: &AppError) -> Response {
     let status =
         StatusCode::from_u16(err.code().http_status()).expect("error codes have valid statuses");
     match protocol {
         Protocol::Graphql => {
-            (status, Json(json!({ "errors": [request_error(err)] }))).into_response()
+            respond_negotiated(accept, status, json!({ "errors": [request_error(err)] }))
         }
         Protocol::Chatbot | Protocol::Rest => (status, Json(err.envelope())).into_response(),
     }
 }
 
 /// The 429 answer: each protocol's body, plus `Retry-After`.
-pub fn rate_limited(protocol: Protocol, retry_after: u64) -> Response {
+pub fn rate_limited(protocol: Protocol, accept: &HeaderMap, retry_after: u64) -> Response {
     const MESSAGE: &str = "Rate limit exceeded";
     let body = match protocol {
         Protocol::Chatbot => json!({
@@ -62,7 +72,12 @@ pub fn rate_limited(protocol: Protocol, retry_after: u64) -> Response {
             .with_details(json!({ "retryAfter": retry_after }))
             .envelope(),
     };
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    let mut response = match protocol {
+        Protocol::Graphql => respond_negotiated(accept, StatusCode::TOO_MANY_REQUESTS, body),
+        Protocol::Chatbot | Protocol::Rest => {
+            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
+        }
+    };
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -14,10 +14,17 @@ use serde_json::Value;
 
 use super::variables::selected_operation;
 use super::{ChatSchema, ensure_codes, is_request_error, request_error};
+use crate::body::{bad_request, json_body};
 use crate::error::{AppError, ErrorCode};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
+
+/// A GraphQL-shaped answer with `status`, in the media type the request's `Accept` asks for:
+/// for answers given before the endpoint runs (the edge's 401, 408 and 429).
+pub fn respond_negotiated(headers: &HeaderMap, status: StatusCode, body: Value) -> Response {
+    Format::negotiate(headers).respond(status, body)
+}
 
 /// Which media type the client gets, decided from `Accept`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,19 +97,6 @@ fn method_not_allowed(format: Format, message: &str, allow: &'static str) -> Res
     response
 }
 
-/// Whether the body is declared JSON (`application/json`, parameters allowed).
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case(APPLICATION_JSON))
-}
-
-fn bad_request(message: impl Into<String>) -> AppError {
-    AppError::new(ErrorCode::ValidationError, message)
-}
-
 /// The query parameters of a GraphQL GET request, named as GraphQL over HTTP names them
 /// (async-graphql's own decoder expects `operation_name` and so ignores `operationName`).
 #[derive(Deserialize)]
@@ -138,22 +132,7 @@ fn decode(
     if *method == Method::GET {
         return decode_get(uri);
     }
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-            ErrorCode::PayloadTooLarge,
-            "request body is larger than 1 MiB",
-        ),
-        _ => bad_request("request body could not be read"),
-    })?;
-    if !is_json(headers) {
-        return Err(AppError::new(
-            ErrorCode::UnsupportedMediaType,
-            "request body must be application/json",
-        ));
-    }
-    if body.is_empty() {
-        return Err(bad_request("request body is empty"));
-    }
+    let body = json_body(headers, body)?;
     serde_json::from_slice(&body)
         .map_err(|e| bad_request(format!("invalid GraphQL request body: {e}")))
 }

@@ -28,10 +28,14 @@ impl QueryRoot {
         offset: Option<i32>,
         order: Option<SortOrder>,
     ) -> Result<ChatPage> {
+        let user_id = user_id
+            .map(UserId::parse)
+            .transpose()
+            .map_err(|message| AppError::invalid_field("userId", &message))?;
         let filter = ChatFilter {
             active,
             priority: priority.map(Into::into),
-            user_id,
+            user_id: user_id.map(UserId::into_inner),
         };
         let page = page_request(limit, offset, defaults::CHATS_LIMIT)?;
         let order = order.map_or(domain::SortOrder::Asc, Into::into);

@@ -6,48 +6,21 @@
 //! [`Field::Invalid`] so the domain reports them beside every other bad field.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::Uri;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use utoipa::IntoParams;
 use utoipa::openapi::path::ParameterIn;
 
+use crate::body::{bad_request, json_body};
 use crate::domain::{Field, Priority, parse_count};
 use crate::error::{AppError, AppResult, ErrorCode, FieldError};
 
-/// The largest request body accepted on any route: exactly 1 MiB passes, one byte more is a 413.
-pub const BODY_LIMIT: usize = 1_048_576;
-
 /// Fields a client may send back from what it fetched; they are ignored, never an error.
 pub const READ_ONLY_FIELDS: [&str; 4] = ["id", "createdAt", "updatedAt", "messageCount"];
-
-fn bad_request(message: impl Into<String>) -> AppError {
-    AppError::new(ErrorCode::ValidationError, message)
-}
-
-/// Whether the body is declared JSON: `application/json`, parameters such as `charset` allowed.
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-fn body_rejection(rejection: BytesRejection) -> AppError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::new(
-            ErrorCode::PayloadTooLarge,
-            "request body is larger than 1 MiB",
-        )
-    } else {
-        bad_request("request body could not be read")
-    }
-}
 
 /// A JSON value a body field may hold. A value of the wrong JSON type is reported with a
 /// message instead of failing the whole body.
@@ -114,8 +87,8 @@ struct WithRest<T> {
 /// A JSON object body decoded into `T` (whose fields are [`Field`]s), remembering the fields
 /// `T` does not know so they can be reported together with the domain's findings.
 ///
-/// Refuses, in this order: a content type other than JSON (415), a body over [`BODY_LIMIT`]
-/// (413), an empty body, malformed JSON and a body that is not an object (400).
+/// Refuses what [`json_body`] refuses (413, empty 400, 415), then malformed JSON and a body
+/// that is not an object (400).
 #[derive(Debug)]
 pub struct JsonBody<T> {
     known: T,
@@ -130,25 +103,15 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        if !is_json(req.headers()) {
-            return Err(AppError::new(
-                ErrorCode::UnsupportedMediaType,
-                "request body must be application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(body_rejection)?;
+        let headers = req.headers().clone();
+        let bytes = json_body(&headers, Bytes::from_request(req, state).await)?;
         Self::decode(&bytes)
     }
 }
 
 impl<T: DeserializeOwned> JsonBody<T> {
-    /// Decodes the raw bytes of a body already known to be declared JSON.
+    /// Decodes the raw bytes of a body already known to be declared JSON and not empty.
     fn decode(bytes: &[u8]) -> AppResult<Self> {
-        if bytes.is_empty() {
-            return Err(bad_request("request body is empty"));
-        }
         let value: Value = serde_json::from_slice(bytes)
             .map_err(|e| bad_request(format!("request body is not valid JSON: {e}")))?;
         if !value.is_object() {
@@ -398,19 +361,5 @@ mod tests {
         let uri: Uri = "/x?limit=%2B5".parse().unwrap();
         let QueryParams(params) = QueryParams::<Params>::decode(&uri).unwrap();
         assert_eq!(params.limit.as_deref(), Some("+5"));
-    }
-
-    #[test]
-    fn json_content_type_allows_parameters_and_any_case() {
-        let headers = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::CONTENT_TYPE, v.parse().unwrap());
-            h
-        };
-        assert!(is_json(&headers("application/json")));
-        assert!(is_json(&headers("Application/JSON; charset=utf-8")));
-        assert!(!is_json(&headers("application/json-patch+json")));
-        assert!(!is_json(&headers("text/json")));
-        assert!(!is_json(&HeaderMap::new()));
     }
 }

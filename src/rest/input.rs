@@ -163,7 +163,9 @@ impl ChatListQuery {
         let priority = check.parse("priority", self.priority, Priority::parse);
         let page = page(&mut check, self.limit, self.offset, defaults::CHATS_LIMIT);
         let order = order(&mut check, self.order, SortOrder::Asc);
-        let user_id = self.user_id;
+        let user_id = check.parse("userId", self.user_id, |v| {
+            UserId::parse(v.to_owned()).map(UserId::into_inner)
+        });
         check.finish(|| {
             let filter = ChatFilter {
                 active,

@@ -21,9 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::app::AppState;
-use crate::error::{AppError, ErrorCode};
 
-pub use extract::BODY_LIMIT;
+pub use crate::body::BODY_LIMIT;
 
 /// Every REST route with its documentation.
 fn api() -> OpenApiRouter<AppState> {
@@ -40,35 +39,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     openapi::finish(api().into_openapi())
 }
 
-/// The REST router: the API, `/openapi.json`, `/docs`, and the enveloped 404 and 405 answers.
-/// The body limit is [`body_limit`] and the request timeout is the edge's, both layered by the
-/// caller over every route (GraphQL included).
+/// The REST router: the API, `/openapi.json` and `/docs`. The body limit ([`body_limit`]),
+/// the enveloped 404 and 405 answers and the edge's request timeout are layered by the caller
+/// over every route (GraphQL included).
 pub fn router() -> Router<AppState> {
     let (routes, doc) = api().split_for_parts();
-    routes
-        .merge(
-            SwaggerUi::new("/docs")
-                .url("/openapi.json", openapi::finish(doc))
-                // The default validator badge loads from the internet; /docs works offline.
-                .config(Config::default().validator_url("none")),
-        )
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
+    routes.merge(
+        SwaggerUi::new("/docs")
+            .url("/openapi.json", openapi::finish(doc))
+            // The default validator badge loads from the internet; /docs works offline.
+            .config(Config::default().validator_url("none")),
+    )
 }
 
 /// The 1 MiB body limit; a larger body makes body extractors fail with 413.
 pub fn body_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(BODY_LIMIT)
-}
-
-async fn not_found() -> AppError {
-    AppError::new(ErrorCode::NotFound, "no such route")
-}
-
-/// axum adds the `Allow` header listing the methods the path takes.
-async fn method_not_allowed() -> AppError {
-    AppError::new(
-        ErrorCode::MethodNotAllowed,
-        "this path does not take that method",
-    )
 }

@@ -440,3 +440,34 @@ async fn a_burst_across_a_minute_boundary_never_exceeds_the_limit_in_any_60_seco
     };
     assert_eq!(admitted, 10);
 }
+
+#[tokio::test]
+async fn edge_refusals_on_graphql_answer_in_the_media_type_the_client_accepts() {
+    let app = spawn_app_with_edge(keyed().with_rate_limit(1, 1_000)).await;
+    let ask = |accept: &'static str| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("accept", accept)
+            .header("content-type", "application/json")
+            .body(QUERY)
+            .send()
+    };
+    let unauthorized = ask("application/graphql-response+json").await.unwrap();
+    assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&unauthorized, "content-type").as_deref(),
+        Some("application/graphql-response+json; charset=utf-8")
+    );
+    let limited = ask("application/graphql-response+json").await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&limited, "content-type").as_deref(),
+        Some("application/graphql-response+json; charset=utf-8")
+    );
+    let plain = ask("application/json").await.unwrap();
+    assert_eq!(plain.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        header(&plain, "content-type").as_deref(),
+        Some("application/json; charset=utf-8")
+    );
+}

@@ -175,6 +175,13 @@ async fn user_ids_must_be_1_to_200_characters_and_not_blank() {
             )
             .await;
         assert_invalid(&listed, "conversations", &[("userId", message)]);
+        let filtered = app
+            .graphql(
+                "query($u: String) { chats(userId: $u) { total } }",
+                json!({ "u": user_id }),
+            )
+            .await;
+        assert_invalid(&filtered, "chats", &[("userId", message)]);
     }
 }
 

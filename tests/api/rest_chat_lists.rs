@@ -180,6 +180,13 @@ async fn bad_query_values_are_400s_naming_the_parameter() {
         ("order=DESC", "order", "must be one of asc, desc"),
         ("order=newest", "order", "must be one of asc, desc"),
         ("limit=1&limit=2", "limit", "must be given at most once"),
+        ("userId=", "userId", "must not be blank"),
+        ("userId=%20%20", "userId", "must not be blank"),
+        (
+            "userId=a%07b",
+            "userId",
+            "must not contain control characters",
+        ),
     ];
     for (query, field, message) in cases {
         let reply = app.get(&format!("/chats?{query}")).await;

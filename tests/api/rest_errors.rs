@@ -66,6 +66,33 @@ async fn malformed_json_and_bodies_that_are_not_objects_are_400s() {
 }
 
 #[tokio::test]
+async fn an_empty_body_is_400_whether_or_not_a_json_type_is_declared() {
+    let app = spawn_app().await;
+    let mut routes: Vec<(Method, String)> = body_routes(&app)
+        .await
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    routes.push((Method::POST, "/graphql".to_owned()));
+    for (method, path) in routes {
+        for content_type in [None, Some("application/json")] {
+            let reply = app.send_raw(method.clone(), &path, content_type, "").await;
+            assert_eq!(
+                reply.status, 400,
+                "{method} {path} {content_type:?}: {}",
+                reply.body
+            );
+            let message = if path == "/graphql" {
+                &reply.body["errors"][0]["message"]
+            } else {
+                &reply.body["error"]["message"]
+            };
+            assert_eq!(message, "request body is empty", "{method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_body_not_declared_json_is_415_and_json_with_parameters_is_fine() {
     let app = spawn_app().await;
     for (method, path, good) in body_routes(&app).await {
@@ -195,6 +222,11 @@ async fn wrong_methods_answer_405_with_allow() {
         (Method::POST, "/health".to_owned(), "GET,HEAD"),
         (Method::PUT, "/health/db".to_owned(), "GET,HEAD"),
         (Method::POST, "/openapi.json".to_owned(), "GET,HEAD"),
+        (Method::POST, "/schema.graphql".to_owned(), "GET,HEAD"),
+        (Method::POST, "/ws".to_owned(), "GET,HEAD"),
+        (Method::POST, "/".to_owned(), "GET,HEAD"),
+        (Method::DELETE, "/playground".to_owned(), "GET,HEAD"),
+        (Method::PUT, "/playground/chat".to_owned(), "GET,HEAD"),
     ];
     for (method, path, allow) in cases {
         let reply = app

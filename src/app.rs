@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -112,8 +112,7 @@ impl AppState {
 
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code().http_status())
-            .expect("every error code has a valid HTTP status");
+        let status = self.code().http_status();
         (status, Json(self.envelope())).into_response()
     }
 }

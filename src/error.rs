@@ -3,6 +3,7 @@
 //! Each code maps to its wire string and HTTP status here and nowhere else. Transports render
 //! [`AppError`] in their own format (REST envelope, GraphQL `extensions`) but never invent codes.
 
+use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -44,20 +45,47 @@ impl ErrorCode {
         }
     }
 
-    /// The HTTP status a REST answer with this code carries.
-    pub fn http_status(self) -> u16 {
+    /// The HTTP status an answer with this code carries.
+    pub fn http_status(self) -> StatusCode {
         match self {
-            Self::ValidationError | Self::GraphqlParseFailed | Self::GraphqlValidationFailed => 400,
-            Self::Unauthorized => 401,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::RequestTimeout => 408,
-            Self::PayloadTooLarge => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::RateLimited => 429,
-            Self::InternalError | Self::SubscriptionLagged => 500,
-            Self::ServiceUnavailable => 503,
+            Self::ValidationError | Self::GraphqlParseFailed | Self::GraphqlValidationFailed => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::InternalError | Self::SubscriptionLagged => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
+    }
+
+    /// The code for an error answer some framework code produced with only a status: the
+    /// code of that status, a `VALIDATION_ERROR` for other client errors, else internal.
+    pub fn for_status(status: StatusCode) -> Self {
+        const BY_STATUS: [ErrorCode; 10] = [
+            ErrorCode::ValidationError,
+            ErrorCode::Unauthorized,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::RequestTimeout,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::InternalError,
+            ErrorCode::ServiceUnavailable,
+        ];
+        BY_STATUS
+            .into_iter()
+            .find(|code| code.http_status() == status)
+            .unwrap_or(if status.is_client_error() {
+                ErrorCode::ValidationError
+            } else {
+                ErrorCode::InternalError
+            })
     }
 }
 
@@ -179,9 +207,25 @@ mod tests {
     }
 
     #[test]
+    fn statuses_map_back_to_their_codes() {
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::NOT_FOUND),
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::LENGTH_REQUIRED),
+            ErrorCode::ValidationError
+        );
+        assert_eq!(
+            ErrorCode::for_status(StatusCode::BAD_GATEWAY),
+            ErrorCode::InternalError
+        );
+    }
+
+    #[test]
     fn internal_error_never_carries_its_cause() {
         let err = AppError::internal("connection refused to 10.0.0.1");
         assert_eq!(err.message(), "Internal server error");
-        assert_eq!(err.code().http_status(), 500);
+        assert_eq!(err.code().http_status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

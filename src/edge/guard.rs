@@ -4,42 +4,31 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::Edge;
 use super::api_keys::Presented;
 use super::rate_limit::Decision;
-use super::reply::{self, Protocol};
+use super::reply::{self, Protocol, under};
 use crate::error::{AppError, ErrorCode};
+use crate::ws::is_websocket_upgrade;
 
 /// Paths the rate limit never counts: health checks and the playground's static files.
 fn exempt_from_limit(path: &str) -> bool {
-    path == "/health"
-        || path.starts_with("/health/")
-        || path == "/playground"
-        || path.starts_with("/playground/")
-        || path == "/favicon.ico"
+    under(path, "/health") || under(path, "/playground") || path == "/favicon.ico"
 }
 
 /// Paths open without a key (CONTRACT.md section 7).
 fn open_without_key(path: &str) -> bool {
-    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     path == "/"
-        || under("/health")
-        || under("/playground")
-        || under("/docs")
+        || under(path, "/health")
+        || under(path, "/playground")
+        || under(path, "/docs")
         || path == "/openapi.json"
         || path == "/schema.graphql"
         || path == "/favicon.ico"
-}
-
-fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// A CORS preflight: exempt from the limit and from keys.
@@ -162,6 +151,41 @@ pub async fn request_timeout(
     }
 }
 
+/// Gives every error answer the JSON shape of its protocol, whoever produced it: a framework
+/// rejection (a path that is not UTF-8, say) or a mounted router such as Swagger UI may answer
+/// in plain text or with no body at all. The status and the other headers are kept.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let protocol = Protocol::of(request.uri().path());
+    let accept = reply::accept_of(request.headers());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = ErrorCode::for_status(status);
+    let (parts, body) = response.into_parts();
+    // A framework's own words are fine to pass on for client errors; never for server errors.
+    let text = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = match text.trim() {
+        said if status.is_client_error() && !said.is_empty() => said.to_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut replaced = reply::error(protocol, &accept, &AppError::new(code, message));
+    *replaced.status_mut() = status;
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    replaced
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +236,42 @@ mod tests {
         assert_eq!(
             json_body(graphql).await["errors"][0]["extensions"]["code"],
             "REQUEST_TIMEOUT"
+        );
+    }
+
+    #[tokio::test]
+    async fn plain_text_and_empty_error_answers_get_the_json_shape() {
+        let app = Router::new()
+            .route(
+                "/plain",
+                get(|| async { (axum::http::StatusCode::BAD_REQUEST, "Invalid URL") }),
+            )
+            .route(
+                "/graphql",
+                get(|| async { axum::http::StatusCode::NOT_FOUND }),
+            )
+            .layer(axum::middleware::from_fn(json_errors));
+        let plain = app
+            .clone()
+            .oneshot(Request::get("/plain").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), 400);
+        assert_eq!(
+            json_body(plain).await,
+            serde_json::json!({"error": {"code": "VALIDATION_ERROR", "message": "Invalid URL"}})
+        );
+        let graphql = app
+            .oneshot(Request::get("/graphql").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(graphql.status(), 404);
+        assert_eq!(
+            json_body(graphql).await,
+            serde_json::json!({"errors": [{
+                "message": "not found",
+                "extensions": {"code": "NOT_FOUND"},
+            }]})
         );
     }
 

@@ -100,9 +100,10 @@ impl Edge {
     }
 
     /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys,
-    /// then the request timeout.
+    /// then the request timeout, then the JSON shape for every error answer.
     pub fn apply(&self, router: Router) -> Router {
         router
+            .layer(axum::middleware::from_fn(guard::json_errors))
             .layer(axum::middleware::from_fn_with_state(
                 REQUEST_TIMEOUT,
                 guard::request_timeout,

@@ -23,14 +23,20 @@ pub enum Protocol {
 
 impl Protocol {
     pub fn of(path: &str) -> Self {
-        if path == "/graphql" || path.starts_with("/graphql/") {
+        if under(path, "/graphql") {
             Self::Graphql
-        } else if path == "/api" || path.starts_with("/api/") {
+        } else if under(path, "/api") {
             Self::Chatbot
         } else {
             Self::Rest
         }
     }
+}
+
+/// Whether `path` is `prefix` or lies beneath it (`/api` covers `/api/x`, not `/apix`).
+pub fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The request's `Accept` values alone: all a refusal needs to pick its media type.
@@ -45,8 +51,7 @@ pub fn accept_of(headers: &HeaderMap) -> HeaderMap {
 /// An error in the protocol's shape with its status; on `/graphql` in the media type the
 /// request's `Accept` asks for.
 pub fn error(protocol: Protocol, accept: &HeaderMap, err: &AppError) -> Response {
-    let status =
-        StatusCode::from_u16(err.code().http_status()).expect("error codes have valid statuses");
+    let status = err.code().http_status();
     match protocol {
         Protocol::Graphql => {
             respond_negotiated(accept, status, json!({ "errors": [request_error(err)] }))

@@ -81,8 +81,7 @@ impl Format {
 
     /// A failure of the transport itself (bad method, media type or body): its own status.
     fn transport_error(self, err: &AppError) -> Response {
-        let status = StatusCode::from_u16(err.code().http_status())
-            .expect("every error code has a valid HTTP status");
+        let status = err.code().http_status();
         let body = serde_json::json!({ "errors": [request_error(err)] });
         self.respond(status, body)
     }

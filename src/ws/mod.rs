@@ -222,6 +222,16 @@ async fn finish(socket: &mut WebSocket, exit: Exit) {
     .await;
 }
 
+/// Whether the request asks to switch to WebSocket.
+pub fn is_websocket_upgrade(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
+}
+
 /// `reason` cut to the 123 bytes a close frame can carry, on a character boundary.
 pub fn close_reason(reason: &str) -> &str {
     if reason.len() <= MAX_CLOSE_REASON {

@@ -343,3 +343,14 @@ async fn a_chunked_body_over_1_mib_is_413_too() {
         .await;
     reply.expect_error(413, "PAYLOAD_TOO_LARGE");
 }
+
+#[tokio::test]
+async fn framework_answers_are_enveloped_too() {
+    let app = spawn_app().await;
+    let bad_path = app.get("/playground/%FF").await;
+    assert_eq!(bad_path.status, 400, "{}", bad_path.body);
+    assert_eq!(bad_path.body["error"]["code"], "VALIDATION_ERROR");
+    let no_docs_file = app.get("/docs/no-such-file.js").await;
+    assert_eq!(no_docs_file.status, 404, "{}", no_docs_file.body);
+    assert_eq!(no_docs_file.body["error"]["code"], "NOT_FOUND");
+}

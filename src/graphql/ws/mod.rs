@@ -23,6 +23,7 @@ pub use session::close;
 use super::ChatSchema;
 use super::http::{graphql_handler, transport_error};
 use crate::error::{AppError, ErrorCode};
+use crate::ws::is_websocket_upgrade;
 use crate::ws::{self, RETRY_AFTER_SECS, Sockets};
 
 /// `GET /graphql`: a WebSocket upgrade opens a subscription socket; anything else is a
@@ -63,16 +64,6 @@ pub async fn graphql_get(
     };
     let session = GraphqlSession::new(protocol, schema, sockets, headers);
     ws::limit_frames(upgrade).on_upgrade(move |socket| ws::serve_socket(socket, ticket, session))
-}
-
-/// Whether the request asks to switch to WebSocket.
-pub fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::UPGRADE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
 }
 
 /// 503 with `Retry-After`, as a GraphQL response: every socket is taken.

@@ -74,22 +74,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// The configured keys without empty entries.
-    pub fn api_keys(&self) -> Vec<String> {
-        self.api_keys
-            .iter()
-            .filter(|k| !k.is_empty())
-            .cloned()
-            .collect()
-    }
-
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
-    }
-
-    /// Defaults for tests and embedding: loopback, any free port, the in-memory store.
-    pub fn for_tests() -> Self {
-        Self::parse_from(["chatgate", "--host", "127.0.0.1", "--port", "0"])
     }
 }
 
@@ -103,7 +89,7 @@ mod tests {
         assert_eq!(c.host.to_string(), "0.0.0.0");
         assert_eq!((c.port, c.rate_limit, c.shutdown_timeout), (3000, 100, 10));
         assert_eq!(c.cors_origins, vec!["*"]);
-        assert!(c.api_keys().is_empty());
+        assert!(!crate::edge::api_keys::ApiKeys::new(c.api_keys.clone()).enabled());
         assert!(!c.trust_proxy && c.database_url.is_none());
         assert_eq!(
             (c.assistant, c.log_format),
@@ -130,7 +116,7 @@ mod tests {
             "--log-format",
             "json",
         ]);
-        assert_eq!(c.api_keys(), vec!["a", "b"]);
+        assert_eq!(c.api_keys, vec!["a", "b"]);
         assert!(c.trust_proxy);
         assert_eq!(c.log_format, LogFormat::Json);
     }

@@ -20,7 +20,8 @@ use crate::store::Seq;
 pub const SUBSCRIBER_BACKLOG: usize = 1024;
 
 /// Writes whose predecessors have not arrived that the hub will hold before it gives up on
-/// the missing ones (a writer cancelled between its store write and its publish).
+/// the missing ones. The service publishes right after each store write with no `.await` in
+/// between, so only a panic between the two can leave such a gap.
 const MAX_HELD_BACK: usize = 4096;
 
 /// What happened to a chat.
@@ -49,13 +50,17 @@ pub enum Topic {
 }
 
 impl Event {
-    fn topics(&self) -> Vec<Topic> {
-        match self {
-            Event::Chat { chat, .. } => vec![Topic::AllChats, Topic::Chat(chat.id)],
-            Event::ConversationCreated(_) => Vec::new(),
-            Event::MessageAdded(message) => vec![Topic::Conversation(message.conversation_id)],
-            Event::ConversationDeleted(id) => vec![Topic::Conversation(*id)],
-        }
+    /// The topics this event is delivered on (computed under the hub's lock: no allocation).
+    fn topics(&self) -> impl Iterator<Item = Topic> {
+        let (first, second) = match self {
+            Event::Chat { chat, .. } => (Some(Topic::AllChats), Some(Topic::Chat(chat.id))),
+            Event::ConversationCreated(_) => (None, None),
+            Event::MessageAdded(message) => {
+                (Some(Topic::Conversation(message.conversation_id)), None)
+            }
+            Event::ConversationDeleted(id) => (Some(Topic::Conversation(*id)), None),
+        };
+        first.into_iter().chain(second)
     }
 
     /// Whether no event can follow this one on `topic`.
@@ -184,11 +189,6 @@ impl TopicReceiver {
             .as_mut()
             .expect("the receiver lives until drop")
             .try_recv()
-    }
-
-    /// The topic this receiver listens to.
-    pub fn topic(&self) -> Topic {
-        self.topic
     }
 }
 

@@ -73,8 +73,7 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
     }
     let protocol = Protocol::of(path);
     let Some(ip) = client_ip(&edge, &request) else {
-        tracing::error!("no client address on a request; refusing it");
-        let err = AppError::internal("missing connect info");
+        let err = AppError::internal("no client address on a request; refusing it");
         return reply::error(protocol, request.headers(), &err);
     };
     let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);

@@ -55,7 +55,7 @@ impl Edge {
         Self {
             limiter: (config.rate_limit > 0)
                 .then(|| Arc::new(RateLimiter::new(config.rate_limit, DEFAULT_MAX_CLIENTS))),
-            keys: ApiKeys::new(config.api_keys()),
+            keys: ApiKeys::new(config.api_keys.clone()),
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
             clock: Arc::new(SystemClock),

@@ -48,16 +48,16 @@ pub(crate) fn set_code(error: &mut ServerError, code: ErrorCode) {
 }
 
 /// The code an error carries, if any.
-pub fn code_of(error: &ServerError) -> Option<String> {
+fn code_of(error: &ServerError) -> Option<&str> {
     match error.extensions.as_ref()?.get("code")? {
-        async_graphql::Value::String(code) => Some(code.clone()),
+        async_graphql::Value::String(code) => Some(code),
         _ => None,
     }
 }
 
 /// Gives every error without a code one: errors outside any field are request errors
 /// (an unknown operation name, say), errors inside one are internal.
-pub fn ensure_codes(errors: &mut [ServerError]) {
+fn ensure_codes(errors: &mut [ServerError]) {
     for error in errors.iter_mut().filter(|e| code_of(e).is_none()) {
         let code = if error.path.is_empty() {
             ErrorCode::GraphqlValidationFailed
@@ -70,13 +70,26 @@ pub fn ensure_codes(errors: &mut [ServerError]) {
 }
 
 /// Whether the request failed before execution (parse or validation), so no `data` exists.
-pub fn is_request_error(errors: &[ServerError]) -> bool {
-    errors.iter().any(|e| {
-        matches!(
-            code_of(e).as_deref(),
-            Some("GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED")
-        )
-    })
+fn is_request_error(errors: &[ServerError]) -> bool {
+    let before_execution = [
+        ErrorCode::GraphqlParseFailed.as_str(),
+        ErrorCode::GraphqlValidationFailed.as_str(),
+    ];
+    errors
+        .iter()
+        .any(|e| code_of(e).is_some_and(|code| before_execution.contains(&code)))
+}
+
+/// A finished response as JSON with a code on every error, and whether the request failed
+/// before execution; such a response has no `data` entry at all (GraphQL spec 7.1.1).
+pub fn finish_response(mut response: async_graphql::Response) -> (serde_json::Value, bool) {
+    ensure_codes(&mut response.errors);
+    let request_failed = is_request_error(&response.errors);
+    let mut body = serde_json::to_value(&response).expect("a GraphQL response serializes");
+    if request_failed && let serde_json::Value::Object(map) = &mut body {
+        map.remove("data");
+    }
+    (body, request_failed)
 }
 
 /// What the depth limit answers (async-graphql's own wording), for every refusal of nesting.

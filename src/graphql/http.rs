@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::variables::selected_operation;
-use super::{ChatSchema, ensure_codes, is_request_error, request_error};
+use super::{ChatSchema, finish_response, request_error};
 use crate::body::{bad_request, json_body};
 use crate::error::{AppError, ErrorCode};
 
@@ -172,16 +172,7 @@ pub async fn graphql_handler(
         return method_not_allowed(format, "mutations must be sent with POST", "POST");
     }
 
-    let mut response = schema.execute(request).await;
-    ensure_codes(&mut response.errors);
-    let request_failed = is_request_error(&response.errors);
-    let mut body = serde_json::to_value(&response).expect("a GraphQL response serializes");
-    if request_failed {
-        // Nothing was executed, so there is no `data` entry at all (GraphQL spec 7.1.1).
-        if let Value::Object(map) = &mut body {
-            map.remove("data");
-        }
-    }
+    let (body, request_failed) = finish_response(schema.execute(request).await);
     let status = if request_failed && format == Format::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {

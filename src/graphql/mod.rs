@@ -16,7 +16,7 @@ pub mod ws;
 
 use async_graphql::{Context, Schema};
 
-pub use errors::{ErrorCodes, code_of, ensure_codes, is_request_error, request_error};
+pub use errors::{ErrorCodes, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;

@@ -100,13 +100,7 @@ impl<T> Stamped<T> {
 }
 
 impl<T> Updated<T> {
-    pub fn value(&self) -> &T {
-        match self {
-            Updated::Changed(stamped) => &stamped.value,
-            Updated::Unchanged(value) => value,
-        }
-    }
-
+    /// The record after the update, changed or not.
     pub fn into_value(self) -> T {
         match self {
             Updated::Changed(stamped) => stamped.value,

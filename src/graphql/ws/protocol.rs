@@ -10,7 +10,7 @@
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Map, Value, json};
 
-use crate::graphql::{ensure_codes, is_request_error};
+use crate::graphql::finish_response;
 
 /// A GraphQL WebSocket subprotocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,19 +184,15 @@ pub struct Outgoing {
 /// failed before execution (parse, validation) is an `error` message in graphql-transport-ws;
 /// the legacy protocol sends it as `data` without a `data` entry, `complete` following. All
 /// other results, execution errors included, are `next` (legacy: `data`).
-pub fn result(protocol: Subprotocol, id: &str, mut response: Response) -> Outgoing {
-    ensure_codes(&mut response.errors);
-    let request_failed = is_request_error(&response.errors);
+pub fn result(protocol: Subprotocol, id: &str, response: Response) -> Outgoing {
+    let (mut payload, request_failed) = finish_response(response);
     if request_failed && protocol == Subprotocol::TransportWs {
-        let frame = json!({ "id": id, "type": "error", "payload": response.errors });
+        let errors = payload["errors"].take();
+        let frame = json!({ "id": id, "type": "error", "payload": errors });
         return Outgoing {
             frame: frame.to_string(),
             ends_operation: true,
         };
-    }
-    let mut payload = serde_json::to_value(&response).expect("a GraphQL response serializes");
-    if request_failed && let Value::Object(map) = &mut payload {
-        map.remove("data");
     }
     let kind = match protocol {
         Subprotocol::TransportWs => "next",

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use super::scalars::{Priority, Role, SortOrder};
 use super::types::{Chat, ChatPage, Conversation, ConversationPage, Message, MessagePage};
 use super::{page_cost, page_request, service};
-use crate::domain::{self, ChatFilter, MessageFilter, UserId};
+use crate::domain::{ChatFilter, MessageFilter, UserId};
 use crate::error::AppError;
 use crate::service::defaults;
 
@@ -38,7 +38,7 @@ impl QueryRoot {
             user_id: user_id.map(UserId::into_inner),
         };
         let page = page_request(limit, offset, defaults::CHATS_LIMIT)?;
-        let order = order.map_or(domain::SortOrder::Asc, Into::into);
+        let order = order.map_or(defaults::CHATS_ORDER, Into::into);
         Ok(service(ctx).list_chats(&filter, order, page).await?.into())
     }
 
@@ -60,7 +60,7 @@ impl QueryRoot {
         let user_id = UserId::parse(user_id)
             .map_err(|message| AppError::invalid_field("userId", &message))?;
         let page = page_request(limit, offset, defaults::CONVERSATIONS_LIMIT)?;
-        let order = order.map_or(domain::SortOrder::Desc, Into::into);
+        let order = order.map_or(defaults::CONVERSATIONS_ORDER, Into::into);
         Ok(service(ctx)
             .list_conversations(&user_id, order, page)
             .await?
@@ -87,7 +87,7 @@ impl QueryRoot {
             role: role.map(Into::into),
         };
         let page = page_request(limit, offset, defaults::MESSAGES_LIMIT)?;
-        let order = order.map_or(domain::SortOrder::Asc, Into::into);
+        let order = order.map_or(defaults::MESSAGES_ORDER, Into::into);
         Ok(service(ctx)
             .list_messages(&conversation_id, filter, order, page)
             .await?

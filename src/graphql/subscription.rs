@@ -7,9 +7,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::service;
 use super::types::{ChatEvent, Message};
-use crate::domain::parse_id;
 use crate::error::{AppError, ErrorCode};
-use crate::events::{Event, Topic, TopicReceiver};
+use crate::events::{Event, TopicReceiver};
 
 /// The `Subscription` root.
 #[derive(Default)]
@@ -51,12 +50,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         conversation_id: ID,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
-        let service = service(ctx);
-        let id = parse_id(&conversation_id).ok_or_else(|| AppError::not_found("conversation"))?;
-        let rx = service.subscribe(Topic::Conversation(id));
-        if service.get_conversation(&conversation_id).await?.is_none() {
-            return Err(AppError::not_found("conversation").into());
-        }
+        let (_, rx) = service(ctx).watch_conversation(&conversation_id).await?;
         Ok(live(rx, |event| match event {
             Event::MessageAdded(m) => Some(Message(m.clone())),
             _ => None,
@@ -70,18 +64,9 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<ChatEvent>> + use<>> {
-        let service = service(ctx);
-        let rx = match &id {
-            None => service.subscribe(Topic::AllChats),
-            Some(raw) => {
-                let chat_id = parse_id(raw).ok_or_else(|| AppError::not_found("chat"))?;
-                let rx = service.subscribe(Topic::Chat(chat_id));
-                if service.get_chat(raw).await?.is_none() {
-                    return Err(AppError::not_found("chat").into());
-                }
-                rx
-            }
-        };
+        let rx = service(ctx)
+            .watch_chats(id.as_ref().map(|id| id.as_str()))
+            .await?;
         Ok(live(rx, |event| match event {
             Event::Chat { kind, chat } => Some(ChatEvent {
                 kind: (*kind).into(),

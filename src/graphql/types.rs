@@ -79,7 +79,7 @@ impl Conversation {
             filter: MessageFilter {
                 role: role.map(Into::into),
             },
-            order: order.map_or(domain::SortOrder::Asc, Into::into),
+            order: order.map_or(defaults::MESSAGES_ORDER, Into::into),
             page: super::page_request(limit, offset, defaults::MESSAGES_LIMIT)?,
         };
         let loader = ctx.data_unchecked::<DataLoader<StoreLoader>>();

@@ -162,7 +162,7 @@ impl ChatListQuery {
         let active = check.boolean("active", self.active);
         let priority = check.parse("priority", self.priority, Priority::parse);
         let page = page(&mut check, self.limit, self.offset, defaults::CHATS_LIMIT);
-        let order = order(&mut check, self.order, SortOrder::Asc);
+        let order = order(&mut check, self.order, defaults::CHATS_ORDER);
         let user_id = check.parse("userId", self.user_id, |v| {
             UserId::parse(v.to_owned()).map(UserId::into_inner)
         });
@@ -213,7 +213,7 @@ impl ConversationListQuery {
             self.offset,
             defaults::CONVERSATIONS_LIMIT,
         );
-        let order = order(&mut check, self.order, SortOrder::Desc);
+        let order = order(&mut check, self.order, defaults::CONVERSATIONS_ORDER);
         check.finish(|| {
             let user_id = user_id.expect("a missing or invalid userId was reported");
             (user_id, order, page)
@@ -250,7 +250,7 @@ impl MessageListQuery {
             self.offset,
             defaults::MESSAGES_LIMIT,
         );
-        let order = order(&mut check, self.order, SortOrder::Asc);
+        let order = order(&mut check, self.order, defaults::MESSAGES_ORDER);
         let role = check.parse("role", self.role, Role::parse);
         check.finish(|| (MessageFilter { role }, order, page))
     }

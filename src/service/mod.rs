@@ -20,7 +20,15 @@ use crate::store::{Stamped, Store};
 
 /// Default page sizes of each list (CONTRACT.md section 4).
 pub mod defaults {
+    use crate::domain::SortOrder;
+
     pub const CHATS_LIMIT: u64 = 100;
+    /// Chats come in creation order.
+    pub const CHATS_ORDER: SortOrder = SortOrder::Asc;
+    /// A user's conversations come newest first.
+    pub const CONVERSATIONS_ORDER: SortOrder = SortOrder::Desc;
+    /// A conversation's messages come oldest first.
+    pub const MESSAGES_ORDER: SortOrder = SortOrder::Asc;
     pub const CONVERSATIONS_LIMIT: u64 = 50;
     pub const MESSAGES_LIMIT: u64 = 100;
     /// How many of the latest messages a conversation's detail view embeds.
@@ -51,9 +59,28 @@ impl ChatService {
         &self.store
     }
 
-    /// Starts listening to live changes of `topic`.
-    pub fn subscribe(&self, topic: Topic) -> TopicReceiver {
-        self.hub.subscribe(topic)
+    /// Listens to a conversation's changes. It subscribes before it checks the conversation
+    /// exists, so nothing stored between the check and the first event is missed.
+    pub async fn watch_conversation(&self, id: &str) -> AppResult<(Uuid, TopicReceiver)> {
+        let id = require_id(id, "conversation")?;
+        let rx = self.hub.subscribe(Topic::Conversation(id));
+        if self.store.get_conversations(&[id]).await?.is_empty() {
+            return Err(AppError::not_found("conversation"));
+        }
+        Ok((id, rx))
+    }
+
+    /// Listens to every chat's changes, or to one chat's (subscribed before it is checked).
+    pub async fn watch_chats(&self, id: Option<&str>) -> AppResult<TopicReceiver> {
+        let Some(id) = id else {
+            return Ok(self.hub.subscribe(Topic::AllChats));
+        };
+        let id = require_id(id, "chat")?;
+        let rx = self.hub.subscribe(Topic::Chat(id));
+        match self.store.get_chat(id).await? {
+            Some(_) => Ok(rx),
+            None => Err(AppError::not_found("chat")),
+        }
     }
 
     /// The hub, for tests and transports that wait on subscribers.

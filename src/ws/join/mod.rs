@@ -22,7 +22,7 @@ use self::frames::ClientFrame;
 use super::{Admission, Exit, RETRY_AFTER_SECS, Session, Sockets};
 use crate::domain::{self, parse_id};
 use crate::error::{AppError, ErrorCode};
-use crate::events::{Event, Topic, TopicReceiver};
+use crate::events::{Event, TopicReceiver};
 use crate::service::ChatService;
 
 /// `/ws` close code for a socket that must authenticate and did not.
@@ -210,21 +210,16 @@ impl JoinSession {
     /// Subscribes first, then checks the conversation exists, then answers `joined`: no
     /// message stored after `joined` can be missed.
     async fn join(&mut self, socket: &mut WebSocket, raw: &str) -> Result<(), Exit> {
-        let not_found = || frames::error(&AppError::not_found("conversation"), Some(raw));
-        let Some(id) = parse_id(raw) else {
-            return send(socket, not_found()).await;
-        };
-        if !self.joined.contains_key(&id) {
-            let rx = self.service.subscribe(Topic::Conversation(id));
-            match self.service.get_conversation(raw).await {
-                Ok(Some(_)) => {
-                    self.joined.insert(id, pushes(rx));
-                }
-                Ok(None) => return send(socket, not_found()).await,
-                Err(err) => return send(socket, frames::error(&err, Some(raw))).await,
-            }
+        if let Some(id) = parse_id(raw).filter(|id| self.joined.contains_key(id)) {
+            return send(socket, frames::joined(&id.to_string())).await;
         }
-        send(socket, frames::joined(&id.to_string())).await
+        match self.service.watch_conversation(raw).await {
+            Ok((id, rx)) => {
+                self.joined.insert(id, pushes(rx));
+                send(socket, frames::joined(&id.to_string())).await
+            }
+            Err(err) => send(socket, frames::error(&err, Some(raw))).await,
+        }
     }
 
     async fn on_push(&mut self, socket: &mut WebSocket, id: Uuid, push: Push) -> Result<(), Exit> {

@@ -41,8 +41,7 @@ impl Priority {
 }
 
 /// A stored chat session.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chat {
     pub id: Uuid,
     pub title: String,

@@ -1,6 +1,5 @@
 //! Conversations: a user's thread of messages with free-form metadata.
 
-use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -10,8 +9,7 @@ use super::time::Timestamp;
 use crate::error::AppResult;
 
 /// A stored conversation, with the number of messages it holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conversation {
     pub id: Uuid,
     pub user_id: String,

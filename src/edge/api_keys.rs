@@ -3,6 +3,12 @@
 use axum::http::{HeaderMap, header};
 use subtle::ConstantTimeEq;
 
+/// The token of an `Authorization: Bearer <token>` value (the scheme in any case).
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The configured keys; empty means authentication is off.
 #[derive(Clone, Default)]
 pub struct ApiKeys(Vec<Vec<u8>>);
@@ -57,10 +63,7 @@ impl ApiKeys {
         let from_bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            });
+            .and_then(bearer_token);
         match from_header.or(from_bearer) {
             None => Presented::Missing,
             Some(key) if self.accepts(key) => Presented::Valid,

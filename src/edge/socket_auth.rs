@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::api_keys::{ApiKeys, Presented};
+use super::api_keys::{ApiKeys, Presented, bearer_token};
 use crate::ws::{Admission, SocketAuth};
 
 fn admit(accepted: bool) -> Admission {
@@ -25,10 +25,9 @@ fn payload_key(payload: &Map<String, Value>) -> Option<&str> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .and_then(|(_, v)| v.as_str())
     };
-    field("apiKey").or_else(|| field("x-api-key")).or_else(|| {
-        let (scheme, token) = field("authorization")?.trim().split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-    })
+    field("apiKey")
+        .or_else(|| field("x-api-key"))
+        .or_else(|| field("authorization").and_then(bearer_token))
 }
 
 #[async_trait]

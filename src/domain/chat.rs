@@ -106,16 +106,12 @@ impl NewChat {
     /// Checks a create request: `title` required; the rest optional with their defaults.
     pub fn parse(fields: ChatFields) -> AppResult<Self> {
         let mut check = Checker::default();
-        let missing_title = matches!(fields.title, Field::Absent | Field::Null);
-        let title = check.non_null("title", fields.title, Title::parse);
+        let title = check.required("title", fields.title, Title::parse);
         let description = check.value("description", fields.description, Description::parse);
         // On create, `null` for an optional field means "use the default".
         let active = check.value("active", fields.active, Ok);
         let priority = check.value("priority", fields.priority, Ok);
         let user_id = check.value("userId", fields.user_id, UserId::parse);
-        if missing_title {
-            check.replace("title", "is required");
-        }
         check.finish(|| NewChat {
             title: title.expect("a missing or invalid title was reported"),
             description: description.flatten(),

@@ -30,11 +30,7 @@ impl NewConversation {
     /// Checks a create request: `userId` required, `metadata` an optional object.
     pub fn parse(user_id: Field<String>, metadata: Field<Value>) -> AppResult<Self> {
         let mut check = Checker::default();
-        let missing_user = matches!(user_id, Field::Absent | Field::Null);
-        let user_id = check.non_null("userId", user_id, UserId::parse);
-        if missing_user {
-            check.replace("userId", "is required");
-        }
+        let user_id = check.required("userId", user_id, UserId::parse);
         let metadata = check.metadata("metadata", metadata);
         check.finish(|| NewConversation {
             user_id: user_id.expect("a missing or invalid userId was reported"),

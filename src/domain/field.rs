@@ -83,10 +83,19 @@ impl Checker {
         }
     }
 
-    /// Replaces whatever was reported for `name` with one message, first in the list.
-    pub(crate) fn replace(&mut self, name: &str, message: &str) {
-        self.0.retain(|e| e.field != name);
-        self.0.insert(0, FieldError::new(name, message));
+    /// Like [`Checker::non_null`] for a field that must be given: absent or `null` is
+    /// reported as "is required".
+    pub(crate) fn required<T, U>(
+        &mut self,
+        name: &str,
+        field: Field<T>,
+        parse: impl FnOnce(T) -> Result<U, String>,
+    ) -> Option<U> {
+        if matches!(field, Field::Absent | Field::Null) {
+            self.0.push(FieldError::new(name, "is required"));
+            return None;
+        }
+        self.non_null(name, field, parse)
     }
 
     pub(crate) fn finish<T>(self, value: impl FnOnce() -> T) -> AppResult<T> {

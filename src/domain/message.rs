@@ -52,11 +52,7 @@ impl NewMessage {
     /// Checks a message a client sends: `content` required, `metadata` an optional object.
     pub fn parse_user(content: Field<String>, metadata: Field<Value>) -> AppResult<Self> {
         let mut check = Checker::default();
-        let missing = matches!(content, Field::Absent | Field::Null);
-        let content = check.non_null("content", content, MessageContent::parse);
-        if missing {
-            check.replace("content", "is required");
-        }
+        let content = check.required("content", content, MessageContent::parse);
         let metadata = check.metadata("metadata", metadata);
         check.finish(|| NewMessage {
             role: Role::User,

@@ -115,6 +115,8 @@ pub struct AppError {
     code: ErrorCode,
     message: String,
     details: Option<Value>,
+    /// Kept typed so callers can add to a validation error without reading JSON back.
+    fields: Vec<FieldError>,
 }
 
 impl AppError {
@@ -124,6 +126,7 @@ impl AppError {
             code,
             message: message.into(),
             details: None,
+            fields: Vec::new(),
         }
     }
 
@@ -139,7 +142,10 @@ impl AppError {
             [one] => format!("{} {}", one.field, one.message),
             _ => format!("{} fields are invalid", fields.len()),
         };
-        Self::new(ErrorCode::ValidationError, message).with_details(json!({ "fields": fields }))
+        Self {
+            fields,
+            ..Self::new(ErrorCode::ValidationError, message)
+        }
     }
 
     /// Invalid input in one field.
@@ -166,15 +172,25 @@ impl AppError {
         &self.message
     }
 
-    pub fn details(&self) -> Option<&Value> {
-        self.details.as_ref()
+    /// `details` as sent: `{"fields": [...]}` for validation errors.
+    pub fn details(&self) -> Option<Value> {
+        if self.fields.is_empty() {
+            self.details.clone()
+        } else {
+            Some(json!({ "fields": self.fields }))
+        }
+    }
+
+    /// The offending fields of a validation error (empty for any other error).
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.fields
     }
 
     /// The REST error envelope of CONTRACT.md section 5.
     pub fn envelope(&self) -> Value {
         let mut error = json!({ "code": self.code.as_str(), "message": self.message });
-        if let Some(details) = &self.details {
-            error["details"] = details.clone();
+        if let Some(details) = self.details() {
+            error["details"] = details;
         }
         json!({ "error": error })
     }

@@ -20,7 +20,7 @@ impl From<AppError> for Error {
     fn from(err: AppError) -> Self {
         let mut extensions = ErrorExtensionValues::default();
         extensions.set("code", err.code().as_str());
-        if let Some(Ok(details)) = err.details().cloned().map(async_graphql::Value::from_json) {
+        if let Some(Ok(details)) = err.details().map(async_graphql::Value::from_json) {
             extensions.set("details", details);
         }
         Error {

@@ -136,31 +136,12 @@ impl<T: DeserializeOwned> JsonBody<T> {
         }
         let mut fields = match parsed {
             Ok(_) => Vec::new(),
-            Err(err) => match field_errors(&err) {
-                Some(fields) => fields,
-                None => return Err(err),
-            },
+            Err(err) if !err.field_errors().is_empty() => err.field_errors().to_vec(),
+            Err(err) => return Err(err),
         };
         fields.extend(self.unknown);
         Err(AppError::validation(fields))
     }
-}
-
-/// The `details.fields` of a validation error.
-fn field_errors(err: &AppError) -> Option<Vec<FieldError>> {
-    if err.code() != ErrorCode::ValidationError {
-        return None;
-    }
-    let fields = err.details()?.get("fields")?.as_array()?;
-    fields
-        .iter()
-        .map(|f| {
-            Some(FieldError::new(
-                f.get("field")?.as_str()?,
-                f.get("message")?.as_str()?,
-            ))
-        })
-        .collect()
 }
 
 /// A query string decoded into `T` (whose fields are optional strings). Unknown parameters

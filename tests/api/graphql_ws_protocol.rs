@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use crate::helpers::{spawn_app, spawn_app_with_socket_auth, spawn_app_with_sockets};
 use crate::ws_client::{
-    Client, LEGACY_WS, TRANSPORT_WS, graphql_socket, next_data, subscribe, wait_until,
+    Client, LEGACY_WS, TRANSPORT_WS, assert_frames_are_limited_to_1_mib, graphql_socket, next_data,
+    subscribe, wait_until,
 };
 
 async fn open(app: &crate::helpers::TestApp, protocol: &str) -> Client {
@@ -315,19 +316,7 @@ async fn beyond_the_socket_cap_an_upgrade_gets_503_with_retry_after_until_a_sock
 async fn a_frame_over_1_mib_closes_with_1009() {
     let app = spawn_app().await;
     let mut client = graphql_socket(&app, TRANSPORT_WS).await;
-    let padding = " ".repeat((1 << 20) - r#"{"type":"ping"}"#.len());
-    client
-        .send_text(&format!(r#"{{"type":"ping"}}{padding}"#))
-        .await;
-    assert_eq!(
-        client.next().await,
-        json!({"type": "pong"}),
-        "exactly 1 MiB is fine"
-    );
-    client
-        .send_text(&format!(r#"{{"type":"ping"}} {padding}"#))
-        .await;
-    assert_eq!(client.closed().await, (1009, "message too big".into()));
+    assert_frames_are_limited_to_1_mib(&mut client).await;
 }
 
 #[tokio::test]

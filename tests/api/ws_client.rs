@@ -266,3 +266,21 @@ pub async fn wait_until(condition: impl Fn() -> bool, what: &str) {
 pub fn conversation_topic(id: &str) -> Topic {
     Topic::Conversation(id.parse().expect("a UUID"))
 }
+
+/// A ping padded to exactly 1 MiB is answered `pong`; one byte more closes the socket with 1009.
+/// Both socket kinds answer `{"type":"ping"}` with `{"type":"pong"}`.
+pub async fn assert_frames_are_limited_to_1_mib(client: &mut Client) {
+    let padding = " ".repeat((1 << 20) - r#"{"type":"ping"}"#.len());
+    client
+        .send_text(&format!(r#"{{"type":"ping"}}{padding}"#))
+        .await;
+    assert_eq!(
+        client.next().await,
+        json!({"type": "pong"}),
+        "exactly 1 MiB is fine"
+    );
+    client
+        .send_text(&format!(r#"{{"type":"ping"}} {padding}"#))
+        .await;
+    assert_eq!(client.closed().await, (1009, "message too big".into()));
+}

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::graphql_ws_protocol::KeyInPayload;
 use crate::helpers::{TestApp, spawn_app, spawn_app_with_clock, spawn_app_with_socket_auth};
-use crate::ws_client::{Client, conversation_topic, wait_until};
+use crate::ws_client::{
+    Client, assert_frames_are_limited_to_1_mib, conversation_topic, wait_until,
+};
 
 async fn open(app: &TestApp) -> Client {
     Client::open(app, "/ws", None).await
@@ -257,19 +259,7 @@ async fn when_the_hook_asks_for_it_the_first_frame_must_authenticate_or_the_sock
 async fn frames_over_1_mib_are_refused_with_close_1009() {
     let app = spawn_app().await;
     let mut client = open(&app).await;
-    let padding = " ".repeat((1 << 20) - r#"{"type":"ping"}"#.len());
-    client
-        .send_text(&format!(r#"{{"type":"ping"}}{padding}"#))
-        .await;
-    assert_eq!(
-        client.next().await,
-        json!({"type": "pong"}),
-        "exactly 1 MiB is fine"
-    );
-    client
-        .send_text(&format!(r#"{{"type":"ping"}} {padding}"#))
-        .await;
-    assert_eq!(client.closed().await, (1009, "message too big".into()));
+    assert_frames_are_limited_to_1_mib(&mut client).await;
 }
 
 #[tokio::test]

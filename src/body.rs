@@ -1,5 +1,5 @@
 //! JSON request bodies: the one place for their media type, size and emptiness rules
-//! (CONTRACT.md section 8), shared by the REST extractors and the GraphQL endpoint.
+//! (docs/api.md, "Requests"), shared by the REST extractors and the GraphQL endpoint.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

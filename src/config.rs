@@ -1,5 +1,5 @@
-//! Runtime configuration: every setting a flag with an environment fallback (CONTRACT.md
-//! section 1).
+//! Runtime configuration: every setting a flag with an environment fallback (docs/api.md,
+//! "Configuration").
 
 use std::net::IpAddr;
 use std::time::Duration;

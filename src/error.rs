@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Every error code a client can see (CONTRACT.md section 5).
+/// Every error code a client can see (docs/api.md, "Errors").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     ValidationError,
@@ -186,7 +186,7 @@ impl AppError {
         &self.fields
     }
 
-    /// The REST error envelope of CONTRACT.md section 5.
+    /// The REST error envelope (docs/api.md, "Errors").
     pub fn envelope(&self) -> Value {
         let mut error = json!({ "code": self.code.as_str(), "message": self.message });
         if let Some(details) = self.details() {

@@ -1,4 +1,4 @@
-//! Domain types and every input rule of CONTRACT.md sections 4 and 8, in one place.
+//! Domain types and every input rule of docs/api.md ("Records", "Requests"), in one place.
 //!
 //! Transports decode their wire input into [`Field`] values and call the constructors here;
 //! nothing else validates. Constructors collect every offending field before failing, so a

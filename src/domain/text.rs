@@ -1,5 +1,5 @@
 //! Text fields and their rules: length in Unicode scalar values, blankness by Unicode
-//! whitespace, and the control-character rule of CONTRACT.md section 8.
+//! whitespace, and the control-character rule of docs/api.md ("Records").
 
 /// What a text field allows.
 struct TextRule {

@@ -20,7 +20,7 @@ fn exempt_from_limit(path: &str) -> bool {
     under(path, "/health") || under(path, "/playground") || path == "/favicon.ico"
 }
 
-/// Paths open without a key (CONTRACT.md section 7).
+/// Paths open without a key (docs/api.md, "Authentication").
 fn open_without_key(path: &str) -> bool {
     path == "/"
         || under(path, "/health")

@@ -1,5 +1,5 @@
 //! What every request meets before a handler runs, outermost first: CORS, the rate limit and
-//! API keys (CONTRACT.md sections 7 and 8). Each refusal is rendered in the shape of the
+//! API keys (docs/api.md, "Authentication" and "Rate limit"). Each refusal is rendered in the shape of the
 //! protocol the request was speaking.
 
 pub mod api_keys;

@@ -1,5 +1,5 @@
 //! How the edge's refusals look, in the shape of the protocol the request speaks: the REST
-//! envelope, the `chatbot-api.md` 429 body under `/api`, or a GraphQL response on `/graphql`.
+//! envelope, the chatbot API's own 429 body under `/api`, or a GraphQL response on `/graphql`.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

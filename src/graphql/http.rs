@@ -1,5 +1,5 @@
 //! GraphQL over HTTP on `/graphql`: GET for queries, POST for everything, content negotiation
-//! and status codes of CONTRACT.md section 8. Every failure, the transport's included, is a
+//! and status codes of docs/api.md ("GraphQL over HTTP"). Every failure, the transport's included, is a
 //! GraphQL response with `extensions.code`.
 
 use async_graphql::Variables;

@@ -1,4 +1,4 @@
-//! `/chats…`: chat sessions as `chat-sessions-api.md` describes them.
+//! `/chats…`: the chat-sessions API (docs/api.md, "Chat sessions").
 //!
 //! Each handler decodes its input (see [`super::extract`]), calls one [`ChatService`]
 //! operation and renders the result; no rule is checked here.

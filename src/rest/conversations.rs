@@ -1,4 +1,4 @@
-//! `/api/conversations…`: conversations as `chatbot-api.md` describes them. Mounted under both
+//! `/api/conversations…`: conversations of the chatbot API (docs/api.md, "Conversations"). Mounted under both
 //! `/api` and `/api/v1`.
 
 use axum::Json;

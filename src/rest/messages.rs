@@ -1,4 +1,4 @@
-//! `/api/conversations/{id}/messages` and `/api/messages/{id}`: messages as `chatbot-api.md`
+//! `/api/conversations/{id}/messages` and `/api/messages/{id}`: messages of the chatbot API
 //! describes them. Mounted under both `/api` and `/api/v1`.
 
 use axum::Json;

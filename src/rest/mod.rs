@@ -1,9 +1,9 @@
-//! The REST face: `chat-sessions-api.md` under `/chats`, `chatbot-api.md` under `/api` and
+//! The REST face: the chat-sessions API under `/chats`, the chatbot API under `/api` and
 //! `/api/v1`, health checks, the OpenAPI document and Swagger UI.
 //!
 //! Handlers decode input with [`extract`] and [`input`], call one service operation and
 //! render [`views`]; every failure, axum's own included (unknown route, wrong method, body
-//! problems), answers the error envelope of CONTRACT.md section 5.
+//! problems), answers the error envelope of docs/api.md ("Errors").
 
 mod chats;
 mod conversations;

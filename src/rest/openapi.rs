@@ -176,7 +176,7 @@ const ERRORS: [(u16, &str, ErrorCode, &str); 9] = [
     ),
 ];
 
-/// The component of the 429 the chatbot API fixes (`chatbot-api.md`), used under `/api`.
+/// The component of the 429 the chatbot API fixes (docs/api.md, "Rate limit"), used under `/api`.
 const CHATBOT_RATE_LIMITED: &str = "ChatbotRateLimited";
 
 fn header(description: &str) -> utoipa::openapi::header::Header {

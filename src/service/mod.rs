@@ -18,7 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::{Event, EventHub, Topic, TopicReceiver};
 use crate::store::{Stamped, Store};
 
-/// Default page sizes of each list (CONTRACT.md section 4).
+/// Default page sizes of each list (docs/api.md, "Lists").
 pub mod defaults {
     use crate::domain::SortOrder;
 

@@ -1,4 +1,4 @@
-//! GraphQL over HTTP (CONTRACT.md section 8): content negotiation, status codes, GET for
+//! GraphQL over HTTP (docs/api.md, "GraphQL over HTTP"): content negotiation, status codes, GET for
 //! queries only, and transport failures as GraphQL-shaped JSON with their own status.
 
 use reqwest::StatusCode;

@@ -1,4 +1,4 @@
-//! Every input rule of CONTRACT.md sections 4 and 8 through GraphQL: `VALIDATION_ERROR` with
+//! Every input rule of docs/api.md ("Records") through GraphQL: `VALIDATION_ERROR` with
 //! `extensions.details.fields` naming each offending field (or argument).
 
 use serde_json::{Value, json};

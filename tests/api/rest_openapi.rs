@@ -12,7 +12,7 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// The REST routes CONTRACT.md section 2 and the two API documents name.
+/// The REST routes docs/api.md lists.
 fn contract_routes() -> BTreeSet<(String, String)> {
     let mut routes = vec![
         ("get", "/chats".to_owned()),
@@ -194,7 +194,7 @@ async fn the_document_is_structurally_valid_openapi_3_1() {
             assert!(response["description"].is_string(), "{context} {status}");
             let chatbot_429 = status == "429" && path.starts_with("/api/");
             if chatbot_429 {
-                // chatbot-api.md fixes this one body: {error, message, retryAfter}.
+                // The chatbot API fixes this one body: {error, message, retryAfter}.
                 let schema = &response["content"]["application/json"]["schema"];
                 let required: BTreeSet<&str> = schema["required"]
                     .as_array()

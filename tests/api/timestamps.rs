@@ -1,4 +1,4 @@
-//! Timestamps (CONTRACT.md sections 4 and 8): `updatedAt` moves forward by at least 1 ms on
+//! Timestamps (docs/api.md, "Records"): `updatedAt` moves forward by at least 1 ms on
 //! every change, never on a no-op; `createdAt` never moves; every `DateTime` renders
 //! `…T12:00:00.000Z`.
 

@@ -1,4 +1,4 @@
-//! The `/ws` join protocol end to end (CONTRACT.md sections 6 and 8).
+//! The `/ws` join protocol end to end (docs/api.md, "The /ws join protocol").
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -18,7 +18,7 @@ use super::protocol::{self, ClientMessage, Subprotocol};
 use crate::graphql::ChatSchema;
 use crate::ws::{self, Admission, Exit, Session, Sockets};
 
-/// graphql-transport-ws close codes (GRAPHQL_TRANSPORT_WS_PROTOCOL.md); the legacy protocol
+/// graphql-transport-ws close codes (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); the legacy protocol
 /// uses the same ones.
 pub mod close {
     /// A message the protocol does not define, or of the wrong shape.

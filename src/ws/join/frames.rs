@@ -1,4 +1,4 @@
-//! The frames of the `/ws` join protocol (CONTRACT.md sections 6 and 8): checking what clients
+//! The frames of the `/ws` join protocol (docs/api.md, "The /ws join protocol"): checking what clients
 //! send and rendering what the server sends. No I/O and no state here.
 
 use serde_json::{Map, Value, json};

@@ -1,4 +1,4 @@
-//! `GET /ws`: the join protocol of CONTRACT.md sections 6 and 8. A socket joins conversations
+//! `GET /ws`: the join protocol of docs/api.md ("The /ws join protocol"). A socket joins conversations
 //! and gets each new message there in the REST message shape, until it leaves, the
 //! conversation is deleted, or it falls more than the hub's backlog behind (an error frame with
 //! `SUBSCRIPTION_LAGGED`, then `left`). Client mistakes answer an error frame and keep the

@@ -5,6 +5,7 @@
 //! hands to the event hub so live subscribers see changes exactly in stored order.
 
 mod memory;
+mod postgres;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use crate::domain::{
 use crate::error::AppResult;
 
 pub use memory::MemoryStore;
+pub use postgres::{ConnectError, PostgresSettings, PostgresStore};
 
 /// A change's position in the store's total order of changes, starting at 1, without gaps.
 pub type Seq = u64;

@@ -20,6 +20,7 @@ mod live_lag;
 mod null_propagation;
 mod pagination;
 mod playground;
+mod postgres;
 mod rest_chat_lists;
 mod rest_chats;
 mod rest_conversations;

@@ -3,6 +3,8 @@
 
 pub mod binary;
 mod graphql;
+pub mod pg_proxy;
+pub mod postgres;
 mod rest;
 
 use std::net::SocketAddr;

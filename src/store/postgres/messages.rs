@@ -1,0 +1,158 @@
+//! Messages in PostgreSQL: the append that numbers them, reads by id, and pages of several
+//! conversations at once.
+//!
+//! Messages are only ever removed with their conversation, so positions stay dense: message
+//! `k` of a conversation has position `k`, and its `k`-th message of one role has role position
+//! `k`. A page at any offset is therefore a range of (role) positions computed from the
+//! conversation's counters: an index range scan, never a skip over earlier messages.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use super::errors::db_error;
+use super::paging::{page_of, sql_limit, sql_offset};
+use super::rows::{MESSAGE_COLUMNS, MessageRow, metadata_text, role_label, to_db_time};
+use crate::domain::{Message, NewMessage, Page, SortOrder};
+use crate::error::{AppError, AppResult};
+use crate::store::MessageQuery;
+
+/// Appends in one statement: the conversation's row is locked and counted first (so appends to
+/// one conversation take turns and positions follow commit order), its `updatedAt` moves to
+/// now or one millisecond past its previous value (`Timestamp::next_after`, in SQL), and the
+/// message takes the new counts as its positions. No row: the conversation does not exist.
+const APPEND: &str = "\
+    WITH counted AS ( \
+        UPDATE conversations SET \
+            message_count = message_count + 1, \
+            user_messages = user_messages + ($3::message_role = 'user')::int, \
+            assistant_messages = assistant_messages + ($3::message_role = 'assistant')::int, \
+            updated_at = greatest($6, updated_at + interval '1 millisecond') \
+        WHERE id = $2 \
+        RETURNING id, message_count, CASE $3::message_role WHEN 'user' THEN user_messages \
+            ELSE assistant_messages END AS role_position \
+    ) \
+    INSERT INTO messages (id, conversation_id, position, role, role_position, content, \
+        metadata, created_at) \
+    SELECT $1, id, message_count, $3::message_role, role_position, $4, $5::json, $6 \
+    FROM counted \
+    RETURNING position";
+
+/// Pages of several conversations in one statement. Each query is one element of the arrays
+/// `$1` (conversation), `$2` (role or `NULL`), `$3` (descending), `$4` (limit), `$5` (offset);
+/// every query gives at least one row (`found` false for a missing conversation, message
+/// columns `NULL` for an empty page), in query order and then page order.
+fn pages_statement() -> String {
+    format!(
+        "SELECT q.n, c.id IS NOT NULL AS found, t.total, m.* \
+         FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::int8[], $5::int8[]) \
+             WITH ORDINALITY AS q(conversation_id, role, descending, lim, off, n) \
+         LEFT JOIN conversations c ON c.id = q.conversation_id \
+         LEFT JOIN LATERAL (SELECT CASE q.role WHEN 'user' THEN c.user_messages \
+             WHEN 'assistant' THEN c.assistant_messages ELSE c.message_count END AS total) t \
+             ON TRUE \
+         LEFT JOIN LATERAL (SELECT \
+             CASE WHEN q.descending THEN t.total - q.off - q.lim ELSE q.off END AS after, \
+             CASE WHEN q.descending THEN t.total - q.off ELSE q.off + q.lim END AS upto) r \
+             ON TRUE \
+         LEFT JOIN LATERAL ( \
+             SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE q.role IS NULL AND conversation_id = c.id \
+                 AND position > r.after AND position <= r.upto \
+             UNION ALL \
+             SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE q.role IS NOT NULL AND conversation_id = c.id \
+                 AND role = q.role::message_role \
+                 AND role_position > r.after AND role_position <= r.upto \
+         ) m ON TRUE \
+         ORDER BY q.n, CASE WHEN q.descending THEN -m.position ELSE m.position END"
+    )
+}
+
+impl PostgresStore {
+    pub(super) async fn insert_message(
+        &self,
+        conversation_id: Uuid,
+        new: NewMessage,
+    ) -> AppResult<Message> {
+        let now = self.now();
+        let message = Message {
+            id: Uuid::new_v4(),
+            conversation_id,
+            role: new.role,
+            content: new.content.into_inner(),
+            metadata: new.metadata,
+            created_at: now,
+        };
+        let row = sqlx::query(APPEND)
+            .bind(message.id)
+            .bind(conversation_id)
+            .bind(role_label(message.role))
+            .bind(&message.content)
+            .bind(metadata_text(&message.metadata))
+            .bind(to_db_time(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.ok_or_else(|| AppError::not_found("conversation"))?;
+        Ok(message)
+    }
+
+    pub(super) async fn select_message(&self, id: Uuid) -> AppResult<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.map(Message::try_from).transpose()
+    }
+
+    pub(super) async fn message_pages(
+        &self,
+        queries: &[MessageQuery],
+    ) -> AppResult<Vec<Option<Page<Message>>>> {
+        let conversations: Vec<Uuid> = queries.iter().map(|q| q.conversation_id).collect();
+        let roles: Vec<Option<&str>> = queries
+            .iter()
+            .map(|q| q.filter.role.map(role_label))
+            .collect();
+        let descending: Vec<bool> = queries.iter().map(|q| q.order == SortOrder::Desc).collect();
+        let limits: Vec<i64> = queries.iter().map(|q| sql_limit(q.page.limit)).collect();
+        let offsets: Vec<i64> = queries.iter().map(|q| sql_offset(q.page.offset)).collect();
+        let rows = sqlx::query(&pages_statement())
+            .bind(conversations)
+            .bind(roles)
+            .bind(descending)
+            .bind(limits)
+            .bind(offsets)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let mut pages: Vec<Option<Page<Message>>> = vec![None; queries.len()];
+        for row in &rows {
+            let n: i64 = row.try_get("n").map_err(db_error)?;
+            let index = usize::try_from(n - 1)
+                .ok()
+                .filter(|i| *i < queries.len())
+                .ok_or_else(|| AppError::internal("message page row names no query"))?;
+            if !row.try_get::<bool, _>("found").map_err(db_error)? {
+                continue;
+            }
+            let page = pages[index].get_or_insert_with(|| {
+                let total: Option<i64> = row.try_get("total").ok().flatten();
+                page_of(Vec::new(), total, queries[index].page)
+            });
+            if row
+                .try_get::<Option<Uuid>, _>("id")
+                .map_err(db_error)?
+                .is_some()
+            {
+                let message = <MessageRow as sqlx::FromRow<_>>::from_row(row).map_err(db_error)?;
+                page.items.push(Message::try_from(message)?);
+            }
+        }
+        Ok(pages)
+    }
+}

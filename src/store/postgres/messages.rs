@@ -6,13 +6,16 @@
 //! `k`. A page at any offset is therefore a range of (role) positions computed from the
 //! conversation's counters: an index range scan, never a skip over earlier messages.
 
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
 use super::errors::db_error;
 use super::paging::{page_of, sql_limit, sql_offset};
-use super::rows::{MESSAGE_COLUMNS, MessageRow, metadata_text, role_label, to_db_time};
+use super::rows::{
+    MESSAGE_COLUMNS, MessageRow, from_db_time, metadata_text, role_label, to_db_time,
+};
 use crate::domain::{Message, NewMessage, Page, SortOrder};
 use crate::error::{AppError, AppResult};
 use crate::store::MessageQuery;
@@ -20,23 +23,27 @@ use crate::store::MessageQuery;
 /// Appends in one statement: the conversation's row is locked and counted first (so appends to
 /// one conversation take turns and positions follow commit order), its `updatedAt` moves to
 /// now or one millisecond past its previous value (`Timestamp::next_after`, in SQL), and the
-/// message takes the new counts as its positions. No row: the conversation does not exist.
+/// message takes the new counts as its positions and is stamped now, or with its predecessor's
+/// time if a racing instance got the lock first with a later clock. No row: the conversation
+/// does not exist.
 const APPEND: &str = "\
     WITH counted AS ( \
         UPDATE conversations SET \
             message_count = message_count + 1, \
             user_messages = user_messages + ($3::message_role = 'user')::int, \
             assistant_messages = assistant_messages + ($3::message_role = 'assistant')::int, \
+            last_message_at = greatest($6, last_message_at), \
             updated_at = greatest($6, updated_at + interval '1 millisecond') \
         WHERE id = $2 \
-        RETURNING id, message_count, CASE $3::message_role WHEN 'user' THEN user_messages \
-            ELSE assistant_messages END AS role_position \
+        RETURNING id, message_count, last_message_at, CASE $3::message_role \
+            WHEN 'user' THEN user_messages ELSE assistant_messages END AS role_position \
     ) \
     INSERT INTO messages (id, conversation_id, position, role, role_position, content, \
         metadata, created_at) \
-    SELECT $1, id, message_count, $3::message_role, role_position, $4, $5::json, $6 \
+    SELECT $1, id, message_count, $3::message_role, role_position, $4, $5::json, \
+        last_message_at \
     FROM counted \
-    RETURNING position";
+    RETURNING created_at";
 
 /// Pages of several conversations in one statement. Each query is one element of the arrays
 /// `$1` (conversation), `$2` (role or `NULL`), `$3` (descending), `$4` (limit), `$5` (offset);
@@ -76,7 +83,7 @@ impl PostgresStore {
         new: NewMessage,
     ) -> AppResult<Message> {
         let now = self.now();
-        let message = Message {
+        let mut message = Message {
             id: Uuid::new_v4(),
             conversation_id,
             role: new.role,
@@ -84,7 +91,7 @@ impl PostgresStore {
             metadata: new.metadata,
             created_at: now,
         };
-        let row = sqlx::query(APPEND)
+        let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(APPEND)
             .bind(message.id)
             .bind(conversation_id)
             .bind(role_label(message.role))
@@ -94,7 +101,8 @@ impl PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        row.ok_or_else(|| AppError::not_found("conversation"))?;
+        let created_at = created_at.ok_or_else(|| AppError::not_found("conversation"))?;
+        message.created_at = from_db_time(created_at);
         Ok(message)
     }
 

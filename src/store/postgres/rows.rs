@@ -62,7 +62,8 @@ pub fn to_db_time(time: Timestamp) -> DateTime<Utc> {
     time.to_datetime()
 }
 
-fn from_db_time(time: DateTime<Utc>) -> Timestamp {
+/// A `timestamptz` read back as a domain timestamp.
+pub fn from_db_time(time: DateTime<Utc>) -> Timestamp {
     Timestamp::from_millis(time.timestamp_millis())
 }
 

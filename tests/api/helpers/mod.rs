@@ -20,6 +20,8 @@ use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use postgres::TestSchema;
+
 pub use graphql::GraphqlReply;
 pub use rest::RestReply;
 
@@ -35,6 +37,8 @@ pub struct TestApp {
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The PostgreSQL schema behind the app, dropped after it.
+    schema: Option<TestSchema>,
 }
 
 /// Every field of `Chat`, for whole-object assertions.
@@ -61,30 +65,33 @@ pub fn manual_clock() -> Arc<ManualClock> {
 
 /// Spawns the app with the system clock.
 pub async fn spawn_app() -> TestApp {
-    spawn_state(system_state(), None).await
+    let (state, schema) = system_state().await;
+    spawn_state(state, None, schema).await
 }
 
 /// Spawns the app with a manual clock starting at [`START`].
 pub async fn spawn_app_with_clock() -> TestApp {
     let clock = manual_clock();
-    let store = Arc::new(MemoryStore::new(clock.clone()));
-    spawn_state(state(store, clock.clone()), Some(clock)).await
+    let (store, schema) = default_store(clock.clone()).await;
+    spawn_state(state(store, clock.clone()), Some(clock), schema).await
 }
 
 /// Spawns the app over `store` (say, a decorator around a real store reading `clock`),
 /// injected through `AppState::new` like production wiring.
 pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> TestApp {
-    spawn_state(state(store, clock.clone()), Some(clock)).await
+    spawn_state(state(store, clock.clone()), Some(clock), None).await
 }
 
 /// Spawns the app behind the given edge (rate limit, CORS, API keys).
 pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
-    spawn_state(system_state().with_edge(edge), None).await
+    let (state, schema) = system_state().await;
+    spawn_state(state.with_edge(edge), None, schema).await
 }
 
 /// Spawns the app with the given socket settings (cap, ping interval, init timeout).
 pub async fn spawn_app_with_sockets(settings: SocketSettings) -> TestApp {
-    spawn_state(system_state().with_socket_settings(settings), None).await
+    let (state, schema) = system_state().await;
+    spawn_state(state.with_socket_settings(settings), None, schema).await
 }
 
 /// Spawns the app with the given socket authentication hook and socket settings.
@@ -92,30 +99,54 @@ pub async fn spawn_app_with_socket_auth(
     auth: Arc<dyn SocketAuth>,
     settings: SocketSettings,
 ) -> TestApp {
-    let state = system_state()
-        .with_socket_settings(settings)
-        .with_socket_auth(auth);
-    spawn_state(state, None).await
+    let (state, schema) = system_state().await;
+    let state = state.with_socket_settings(settings).with_socket_auth(auth);
+    spawn_state(state, None, schema).await
 }
 
 /// Spawns the app behind `edge` (whose keys the sockets check too) with these socket settings.
 pub async fn spawn_app_with_edge_and_sockets(edge: Edge, settings: SocketSettings) -> TestApp {
-    let state = system_state()
-        .with_socket_settings(settings)
-        .with_edge(edge);
-    spawn_state(state, None).await
+    let (state, schema) = system_state().await;
+    let state = state.with_socket_settings(settings).with_edge(edge);
+    spawn_state(state, None, schema).await
 }
 
-fn system_state() -> AppState {
+/// The store behind every app spawned without one of its own: the memory store, or with
+/// `CHATGATE_TEST_STORE=postgres` a PostgreSQL store in a fresh schema, so the behaviour
+/// suites run against both (`.ci/run` does the second pass).
+async fn default_store(clock: Arc<dyn Clock>) -> (Arc<dyn Store>, Option<TestSchema>) {
+    if std::env::var("CHATGATE_TEST_STORE").is_ok_and(|s| s == "postgres") {
+        let schema = TestSchema::create()
+            .await
+            .expect("CHATGATE_TEST_STORE=postgres needs a reachable PostgreSQL");
+        // Bursts of hundreds of parallel requests on a busy test machine may queue for a
+        // connection longer than production would let them.
+        let settings = chatgate::store::PostgresSettings {
+            acquire_timeout: std::time::Duration::from_secs(20),
+            operation_timeout: std::time::Duration::from_secs(25),
+            ..chatgate::store::PostgresSettings::default()
+        };
+        let store = schema.store_with_settings(settings, clock).await;
+        return (Arc::new(store), Some(schema));
+    }
+    (Arc::new(MemoryStore::new(clock)), None)
+}
+
+async fn system_state() -> (AppState, Option<TestSchema>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    state(Arc::new(MemoryStore::new(clock.clone())), clock)
+    let (store, schema) = default_store(clock.clone()).await;
+    (state(store, clock), schema)
 }
 
 fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
     AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
 }
 
-async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
+async fn spawn_state(
+    state: AppState,
+    manual: Option<Arc<ManualClock>>,
+    schema: Option<TestSchema>,
+) -> TestApp {
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
@@ -135,6 +166,7 @@ async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestA
         clock: manual,
         stop: Some(stop),
         server: Some(server),
+        schema,
     }
 }
 

@@ -53,7 +53,11 @@ pub fn skip(reason: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("PostgreSQL tests cannot run under CI=true: {reason}");
     }
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a PostgreSQL test")
+        .to_owned();
+    let _ = writeln!(std::io::stderr(), "{test}: skipped: {reason}");
 }
 
 impl TestSchema {
@@ -108,6 +112,17 @@ impl TestSchema {
     /// A store over this schema (migrated), reading `clock`.
     pub async fn store(&self, clock: Arc<dyn Clock>) -> PostgresStore {
         self.store_with(self.options(), clock).await
+    }
+
+    /// A store over this schema with `settings`, reading `clock`.
+    pub async fn store_with_settings(
+        &self,
+        settings: PostgresSettings,
+        clock: Arc<dyn Clock>,
+    ) -> PostgresStore {
+        PostgresStore::connect_with(self.options(), settings, clock)
+            .await
+            .expect("the test schema migrates")
     }
 
     /// A store over `options` (this schema's, perhaps through a proxy), reading `clock`.

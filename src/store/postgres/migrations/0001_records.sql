@@ -92,8 +92,10 @@ CREATE TABLE conversations (
     metadata           json NOT NULL,
     created_at         timestamptz NOT NULL,
     updated_at         timestamptz NOT NULL,
-    -- Counted by the statement that appends a message; the latest message's position.
+    -- Kept by the statement that appends a message: the latest message's position and time
+    -- (a message is never stamped before the one it follows).
     message_count      bigint NOT NULL DEFAULT 0,
+    last_message_at    timestamptz,
     user_messages      bigint NOT NULL DEFAULT 0,
     assistant_messages bigint NOT NULL DEFAULT 0
 );

@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::PostgresStore;
 use super::errors::db_error;
 use super::paging::{ListStatement, page_of, read_rows, sql_limit, sql_offset};
-use super::rows::{CHAT_COLUMNS, ChatRow, convert, to_db_time};
+use super::rows::{CHAT_COLUMNS, ChatRow, convert, db_count, to_db_time};
 use crate::domain::{Chat, ChatFilter, ChatPatch, NewChat, Page, PageRequest, SortOrder};
 use crate::error::{AppError, AppResult};
+use crate::store::Updated;
 
 /// The `WHERE` conditions of a chat filter, over parameters `$1` (active), `$2` (priority) and
 /// `$3` (user id); only the given criteria appear, so the planner sees which index fits. The
@@ -58,6 +59,7 @@ impl PostgresStore {
         let now = self.now();
         let chat = Chat {
             id: Uuid::new_v4(),
+            version: 1,
             title: new.title.into_inner(),
             description: new.description.map(|d| d.into_inner()),
             active: new.active,
@@ -94,9 +96,8 @@ impl PostgresStore {
     }
 
     /// Locks the chat, applies the patch with the domain's rules, and writes the result only
-    /// when something changed (a no-op keeps `updatedAt` and `version`). Returns the chat after
-    /// the update and whether it changed.
-    pub(super) async fn patch_chat(&self, id: Uuid, patch: &ChatPatch) -> AppResult<(Chat, bool)> {
+    /// when something changed (a no-op keeps `updatedAt` and `version`).
+    pub(super) async fn patch_chat(&self, id: Uuid, patch: &ChatPatch) -> AppResult<Updated<Chat>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row: Option<ChatRow> = sqlx::query_as(&format!(
             "SELECT {CHAT_COLUMNS} FROM chats WHERE id = $1 FOR UPDATE"
@@ -108,11 +109,15 @@ impl PostgresStore {
         let chat = Chat::try_from(row.ok_or_else(|| AppError::not_found("chat"))?)?;
         let Some(next) = patch.apply(&chat, self.now()) else {
             tx.rollback().await.map_err(db_error)?;
-            return Ok((chat, false));
+            return Ok(Updated::Unchanged(chat));
+        };
+        let next = Chat {
+            version: chat.version + 1,
+            ..next
         };
         sqlx::query(
             "UPDATE chats SET title = $2, description = $3, active = $4, \
-             priority = $5::chat_priority, user_id = $6, updated_at = $7, version = version + 1 \
+             priority = $5::chat_priority, user_id = $6, updated_at = $7, version = $8 \
              WHERE id = $1",
         )
         .bind(id)
@@ -122,11 +127,12 @@ impl PostgresStore {
         .bind(next.priority.as_str())
         .bind(&next.user_id)
         .bind(to_db_time(next.updated_at))
+        .bind(db_count(next.version))
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        Ok((next, true))
+        Ok(Updated::Changed(next))
     }
 
     /// Flips `active` in one statement; `updatedAt` moves to now, or one millisecond past its
@@ -145,6 +151,8 @@ impl PostgresStore {
         Chat::try_from(row.ok_or_else(|| AppError::not_found("chat"))?)
     }
 
+    /// Deletes the chat and returns it as it was, its version one on for the deletion (the
+    /// version its deletion is announced with).
     pub(super) async fn remove_chat(&self, id: Uuid) -> AppResult<Chat> {
         let row: Option<ChatRow> = sqlx::query_as(&format!(
             "DELETE FROM chats WHERE id = $1 RETURNING {CHAT_COLUMNS}"
@@ -153,7 +161,11 @@ impl PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?;
-        Chat::try_from(row.ok_or_else(|| AppError::not_found("chat"))?)
+        let chat = Chat::try_from(row.ok_or_else(|| AppError::not_found("chat"))?)?;
+        Ok(Chat {
+            version: chat.version + 1,
+            ..chat
+        })
     }
 
     pub(super) async fn chat_page(

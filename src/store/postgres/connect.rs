@@ -3,14 +3,16 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::PostgresStore;
 use super::errors::is_unavailable;
+use super::{PostgresStore, listener};
 use crate::domain::Clock;
+use crate::events::change_feed;
 
 /// The schema, compiled into the binary and applied at start.
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/postgres/migrations");
@@ -61,9 +63,10 @@ impl PostgresStore {
         Self::connect_with(options, PostgresSettings::default(), clock).await
     }
 
-    /// Opens the store: waits (up to `startup_patience`) for the database to answer, then
-    /// applies the migrations this build has not applied yet. PostgreSQL's advisory lock makes
-    /// instances that start together take turns, and the second finds nothing left to do.
+    /// Opens the store: waits (up to `startup_patience`) for the database to answer, applies
+    /// the migrations this build has not applied yet (PostgreSQL's advisory lock makes
+    /// instances that start together take turns, and the second finds nothing left to do), and
+    /// starts listening to the change channel before it returns.
     pub async fn connect_with(
         options: PgConnectOptions,
         settings: PostgresSettings,
@@ -92,10 +95,27 @@ impl PostgresStore {
                 Err(error) => return Err(ConnectError::Migration(error)),
             }
         }
+        let channel: String = sqlx::query_scalar("SELECT change_channel()")
+            .fetch_one(&pool)
+            .await
+            .map_err(ConnectError::Unreachable)?;
+        let (sink, feed) = change_feed();
+        let listener = listener::start(pool.clone(), channel.clone(), sink)
+            .await
+            .map_err(ConnectError::Unreachable)?;
         tracing::info!(
             migrations = MIGRATOR.iter().count(),
-            "connected to PostgreSQL; schema up to date"
+            %channel,
+            "connected to PostgreSQL; schema up to date; listening to its changes"
         );
-        Ok(Self::from_pool(pool, clock, settings))
+        Ok(PostgresStore {
+            pool,
+            clock,
+            settings,
+            last_now: AtomicI64::new(i64::MIN),
+            channel,
+            feed,
+            listener,
+        })
     }
 }

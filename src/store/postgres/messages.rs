@@ -11,12 +11,12 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::errors::db_error;
+use super::errors::{corrupt, db_error};
 use super::paging::{page_of, sql_limit, sql_offset};
 use super::rows::{
     MESSAGE_COLUMNS, MessageRow, from_db_time, metadata_text, role_label, to_db_time,
 };
-use crate::domain::{Message, NewMessage, Page, SortOrder};
+use crate::domain::{Message, NewMessage, Page, Position, SortOrder};
 use crate::error::{AppError, AppResult};
 use crate::store::MessageQuery;
 
@@ -43,7 +43,7 @@ const APPEND: &str = "\
     SELECT $1, id, message_count, $3::message_role, role_position, $4, $5::json, \
         last_message_at \
     FROM counted \
-    RETURNING created_at";
+    RETURNING position, created_at";
 
 /// Pages of several conversations in one statement. Each query is one element of the arrays
 /// `$1` (conversation), `$2` (role or `NULL`), `$3` (descending), `$4` (limit), `$5` (offset);
@@ -86,12 +86,13 @@ impl PostgresStore {
         let mut message = Message {
             id: Uuid::new_v4(),
             conversation_id,
+            position: 0,
             role: new.role,
             content: new.content.into_inner(),
             metadata: new.metadata,
             created_at: now,
         };
-        let created_at: Option<DateTime<Utc>> = sqlx::query_scalar(APPEND)
+        let stored: Option<(i64, DateTime<Utc>)> = sqlx::query_as(APPEND)
             .bind(message.id)
             .bind(conversation_id)
             .bind(role_label(message.role))
@@ -101,7 +102,8 @@ impl PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        let created_at = created_at.ok_or_else(|| AppError::not_found("conversation"))?;
+        let (position, created_at) = stored.ok_or_else(|| AppError::not_found("conversation"))?;
+        message.position = u64::try_from(position).map_err(corrupt)?;
         message.created_at = from_db_time(created_at);
         Ok(message)
     }
@@ -115,6 +117,50 @@ impl PostgresStore {
         .await
         .map_err(db_error)?;
         row.map(Message::try_from).transpose()
+    }
+
+    /// At most `limit` messages after position `after`: positions are dense, so that is the
+    /// range `(after, after + limit]`. `None` when the conversation does not exist.
+    pub(super) async fn messages_from(
+        &self,
+        conversation_id: Uuid,
+        after: Position,
+        limit: u64,
+    ) -> AppResult<Option<Vec<Message>>> {
+        let after = sql_offset(after);
+        let rows = sqlx::query(&format!(
+            "SELECT c.id IS NOT NULL AS found, m.* \
+             FROM (SELECT 1) AS one LEFT JOIN conversations c ON c.id = $1 \
+             LEFT JOIN LATERAL (SELECT {MESSAGE_COLUMNS} FROM messages \
+                 WHERE conversation_id = c.id AND position > $2 AND position <= $2 + $3) m \
+                 ON TRUE \
+             ORDER BY m.position"
+        ))
+        .bind(conversation_id)
+        .bind(after)
+        .bind(sql_limit(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let found = match rows.first() {
+            Some(row) => row.try_get::<bool, _>("found").map_err(db_error)?,
+            None => false,
+        };
+        if !found {
+            return Ok(None);
+        }
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row
+                .try_get::<Option<Uuid>, _>("id")
+                .map_err(db_error)?
+                .is_some()
+            {
+                let message = <MessageRow as sqlx::FromRow<_>>::from_row(row).map_err(db_error)?;
+                messages.push(Message::try_from(message)?);
+            }
+        }
+        Ok(Some(messages))
     }
 
     pub(super) async fn message_pages(

@@ -11,30 +11,38 @@
 //! advisory lock (so instances starting together take turns). Database failures map to
 //! `SERVICE_UNAVAILABLE` ([`errors`]); every operation is bounded by
 //! [`PostgresSettings::operation_timeout`], so none outlives the request that waits for it.
+//!
+//! The database is the source of live events: triggers announce every committed change with
+//! `pg_notify` from the writing transaction, and each instance's [`listener`] turns the
+//! notifications into the store's feed, its own writes included, in commit order.
 
 mod chats;
 mod connect;
 mod conversations;
 mod errors;
+mod listener;
 mod messages;
+mod notice;
 mod paging;
 mod rows;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{MessageQuery, Seq, Stamped, Store, Updated};
+use super::{MessageQuery, Store, Updated};
 use crate::domain::{
     Chat, ChatFilter, ChatPatch, Clock, Conversation, Message, NewChat, NewConversation,
-    NewMessage, Page, PageRequest, SortOrder, Timestamp,
+    NewMessage, Page, PageRequest, Position, SortOrder, Timestamp,
 };
 use crate::error::AppResult;
+use crate::events::{ChangeFeed, Transient};
 
 pub use connect::{ConnectError, PostgresSettings};
 
@@ -45,21 +53,20 @@ pub struct PostgresStore {
     settings: PostgresSettings,
     /// The latest instant this instance stamped a write with (milliseconds).
     last_now: AtomicI64,
-    /// This process's numbering of the changes it made, for the in-process event hub.
-    last_seq: AtomicU64,
+    /// Where this schema's changes are announced (`LISTEN`/`NOTIFY` channel).
+    channel: String,
+    feed: ChangeFeed,
+    /// Forwards the channel's notifications into the feed; stopped with the store.
+    listener: JoinHandle<()>,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
 }
 
 impl PostgresStore {
-    fn from_pool(pool: PgPool, clock: Arc<dyn Clock>, settings: PostgresSettings) -> Self {
-        Self {
-            pool,
-            clock,
-            settings,
-            last_now: AtomicI64::new(i64::MIN),
-            last_seq: AtomicU64::new(0),
-        }
-    }
-
     /// The connection pool (tests and benchmarks use it to look at the database directly).
     pub fn pool(&self) -> &PgPool {
         &self.pool
@@ -72,13 +79,6 @@ impl PostgresStore {
         let now = self.clock.now().millis();
         let previous = self.last_now.fetch_max(now, Ordering::Relaxed);
         Timestamp::from_millis(now.max(previous))
-    }
-
-    /// Stamps a committed change with this process's next sequence number. Called as the last
-    /// step of a write, with no `.await` after it, so the service publishes every number.
-    fn stamp<T>(&self, value: T) -> Stamped<T> {
-        let seq: Seq = self.last_seq.fetch_add(1, Ordering::SeqCst) + 1;
-        Stamped::new(seq, value)
     }
 
     /// Runs one store operation within the operation timeout; a database that does not answer
@@ -103,9 +103,8 @@ fn duration_millis(duration: Duration) -> u64 {
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn create_chat(&self, new: NewChat) -> AppResult<Stamped<Chat>> {
-        let chat = self.bounded(self.insert_chat(new)).await?;
-        Ok(self.stamp(chat))
+    async fn create_chat(&self, new: NewChat) -> AppResult<Chat> {
+        self.bounded(self.insert_chat(new)).await
     }
 
     async fn get_chat(&self, id: Uuid) -> AppResult<Option<Chat>> {
@@ -113,20 +112,15 @@ impl Store for PostgresStore {
     }
 
     async fn update_chat(&self, id: Uuid, patch: ChatPatch) -> AppResult<Updated<Chat>> {
-        Ok(match self.bounded(self.patch_chat(id, &patch)).await? {
-            (chat, true) => Updated::Changed(self.stamp(chat)),
-            (chat, false) => Updated::Unchanged(chat),
-        })
+        self.bounded(self.patch_chat(id, &patch)).await
     }
 
-    async fn toggle_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
-        let chat = self.bounded(self.flip_chat(id)).await?;
-        Ok(self.stamp(chat))
+    async fn toggle_chat(&self, id: Uuid) -> AppResult<Chat> {
+        self.bounded(self.flip_chat(id)).await
     }
 
-    async fn delete_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
-        let chat = self.bounded(self.remove_chat(id)).await?;
-        Ok(self.stamp(chat))
+    async fn delete_chat(&self, id: Uuid) -> AppResult<Chat> {
+        self.bounded(self.remove_chat(id)).await
     }
 
     async fn list_chats(
@@ -138,18 +132,16 @@ impl Store for PostgresStore {
         self.bounded(self.chat_page(filter, order, page)).await
     }
 
-    async fn create_conversation(&self, new: NewConversation) -> AppResult<Stamped<Conversation>> {
-        let conversation = self.bounded(self.insert_conversation(new)).await?;
-        Ok(self.stamp(conversation))
+    async fn create_conversation(&self, new: NewConversation) -> AppResult<Conversation> {
+        self.bounded(self.insert_conversation(new)).await
     }
 
     async fn get_conversations(&self, ids: &[Uuid]) -> AppResult<Vec<Conversation>> {
         self.bounded(self.select_conversations(ids)).await
     }
 
-    async fn delete_conversation(&self, id: Uuid) -> AppResult<Stamped<Conversation>> {
-        let conversation = self.bounded(self.remove_conversation(id)).await?;
-        Ok(self.stamp(conversation))
+    async fn delete_conversation(&self, id: Uuid) -> AppResult<Conversation> {
+        self.bounded(self.remove_conversation(id)).await
     }
 
     async fn list_conversations(
@@ -162,15 +154,9 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn append_message(
-        &self,
-        conversation_id: Uuid,
-        new: NewMessage,
-    ) -> AppResult<Stamped<Message>> {
-        let message = self
-            .bounded(self.insert_message(conversation_id, new))
-            .await?;
-        Ok(self.stamp(message))
+    async fn append_message(&self, conversation_id: Uuid, new: NewMessage) -> AppResult<Message> {
+        self.bounded(self.insert_message(conversation_id, new))
+            .await
     }
 
     async fn get_message(&self, id: Uuid) -> AppResult<Option<Message>> {
@@ -182,6 +168,41 @@ impl Store for PostgresStore {
         queries: &[MessageQuery],
     ) -> AppResult<Vec<Option<Page<Message>>>> {
         self.bounded(self.message_pages(queries)).await
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: Uuid,
+        after: Position,
+        limit: u64,
+    ) -> AppResult<Option<Vec<Message>>> {
+        self.bounded(self.messages_from(conversation_id, after, limit))
+            .await
+    }
+
+    fn feed(&self) -> ChangeFeed {
+        self.feed.clone()
+    }
+
+    /// Announces on the change channel like a committed change, so every instance's listener
+    /// delivers it between the changes committed around it; long deltas go in pieces.
+    async fn announce(&self, event: Transient) -> AppResult<()> {
+        let Transient::AssistantDelta {
+            conversation_id,
+            message_id,
+            delta,
+        } = event;
+        let payloads = notice::delta_payloads(conversation_id, message_id, &delta);
+        self.bounded(async {
+            sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+                .bind(&self.channel)
+                .bind(payloads)
+                .execute(&self.pool)
+                .await
+                .map_err(errors::db_error)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn ping(&self) -> AppResult<()> {

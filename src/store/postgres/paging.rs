@@ -77,9 +77,10 @@ pub fn sql_offset(offset: u64) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX).min(i64::MAX / 2)
 }
 
-/// A page size as a SQL `bigint` (page sizes are clamped to 100 long before this).
+/// A page size as a SQL `bigint`, with the same headroom as [`sql_offset`] (list page sizes
+/// are clamped to 100 long before this).
 pub fn sql_limit(limit: u64) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
+    sql_offset(limit)
 }
 
 /// Splits a list statement's rows into the total and the records (skipping the all-`NULL`

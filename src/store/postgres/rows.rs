@@ -84,6 +84,11 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
+/// A count (version, position) as a SQL `bigint`; counts never come near `i64::MAX`.
+pub fn db_count(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 fn count(value: i64, what: &str) -> AppResult<u64> {
     u64::try_from(value).map_err(|_| corrupt(format!("negative {what}")))
 }
@@ -92,9 +97,9 @@ impl TryFrom<ChatRow> for Chat {
     type Error = crate::error::AppError;
 
     fn try_from(row: ChatRow) -> AppResult<Chat> {
-        count(row.version, "chat version")?;
         Ok(Chat {
             id: row.id,
+            version: count(row.version, "chat version")?,
             title: row.title,
             description: row.description,
             active: row.active,
@@ -125,10 +130,10 @@ impl TryFrom<MessageRow> for Message {
     type Error = crate::error::AppError;
 
     fn try_from(row: MessageRow) -> AppResult<Message> {
-        count(row.position, "message position")?;
         Ok(Message {
             id: row.id,
             conversation_id: row.conversation_id,
+            position: count(row.position, "message position")?,
             role: Role::parse(&row.role).map_err(corrupt)?,
             content: row.content,
             metadata: parse_metadata(&row.metadata)?,

@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -19,7 +19,9 @@ use tokio::sync::watch;
 pub struct PgProxy {
     pub address: SocketAddr,
     statements: Arc<AtomicUsize>,
-    cut: watch::Sender<bool>,
+    /// Bumped by every cut: connections opened before it end.
+    cuts: watch::Sender<u64>,
+    refusing: Arc<AtomicBool>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -29,25 +31,29 @@ impl PgProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let address = listener.local_addr().expect("bound address");
         let statements = Arc::new(AtomicUsize::new(0));
-        let (cut, _) = watch::channel(false);
+        let refusing = Arc::new(AtomicBool::new(false));
+        let (cuts, _) = watch::channel(0);
         let accept = tokio::spawn({
             let statements = statements.clone();
-            let cut = cut.clone();
+            let cuts = cuts.clone();
+            let refusing = refusing.clone();
             async move {
                 while let Ok((client, _)) = listener.accept().await {
-                    if *cut.borrow() {
+                    if refusing.load(Ordering::SeqCst) {
                         continue;
                     }
                     let statements = statements.clone();
-                    let cut = cut.subscribe();
-                    tokio::spawn(forward(client, upstream, statements, cut));
+                    let cuts = cuts.subscribe();
+                    let opened_after = *cuts.borrow();
+                    tokio::spawn(forward(client, upstream, statements, cuts, opened_after));
                 }
             }
         });
         PgProxy {
             address,
             statements,
-            cut,
+            cuts,
+            refusing,
             accept,
         }
     }
@@ -71,17 +77,18 @@ impl PgProxy {
 
     /// Drops every open connection and refuses new ones until [`restore`](Self::restore).
     pub fn cut(&self) {
-        self.cut.send_replace(true);
+        self.refusing.store(true, Ordering::SeqCst);
+        self.cuts.send_modify(|cuts| *cuts += 1);
     }
 
     pub fn restore(&self) {
-        self.cut.send_replace(false);
+        self.refusing.store(false, Ordering::SeqCst);
     }
 }
 
 impl Drop for PgProxy {
     fn drop(&mut self) {
-        self.cut.send_replace(true);
+        self.cut();
         self.accept.abort();
     }
 }
@@ -90,7 +97,8 @@ async fn forward(
     mut client: TcpStream,
     upstream: SocketAddr,
     statements: Arc<AtomicUsize>,
-    mut cut: watch::Receiver<bool>,
+    mut cuts: watch::Receiver<u64>,
+    opened_after: u64,
 ) {
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         return;
@@ -121,7 +129,7 @@ async fn forward(
     tokio::select! {
         _ = upstream_bytes => {},
         _ = downstream_bytes => {},
-        _ = cut.wait_for(|cut| *cut) => {},
+        _ = cuts.wait_for(|cuts| *cuts != opened_after) => {},
     }
 }
 

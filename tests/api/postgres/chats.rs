@@ -133,8 +133,8 @@ async fn postgres_chat_lists_match_the_memory_store_after_random_changes() {
         match (rng.random_range(0..10), pick) {
             (0..=4, _) | (_, None) => {
                 let new = random_new_chat(&mut rng, step);
-                let expected = memory.create_chat(new.clone()).await.unwrap().value;
-                let got = postgres.create_chat(new).await.unwrap().value;
+                let expected = memory.create_chat(new.clone()).await.unwrap();
+                let got = postgres.create_chat(new).await.unwrap();
                 ids.insert(got.id, expected.id);
                 live.push((expected.id, got.id));
                 assert_eq!(as_memory(got, &ids), expected, "step {step}: create");
@@ -151,14 +151,14 @@ async fn postgres_chat_lists_match_the_memory_store_after_random_changes() {
                 assert_eq!(as_memory(got.into_value(), &ids), expected.into_value());
             }
             (7..=8, Some(at)) => {
-                let expected = memory.toggle_chat(live[at].0).await.unwrap().value;
-                let got = postgres.toggle_chat(live[at].1).await.unwrap().value;
+                let expected = memory.toggle_chat(live[at].0).await.unwrap();
+                let got = postgres.toggle_chat(live[at].1).await.unwrap();
                 assert_eq!(as_memory(got, &ids), expected, "step {step}: toggle");
             }
             (_, Some(at)) => {
                 let (memory_id, postgres_id) = live.swap_remove(at);
-                let expected = memory.delete_chat(memory_id).await.unwrap().value;
-                let got = postgres.delete_chat(postgres_id).await.unwrap().value;
+                let expected = memory.delete_chat(memory_id).await.unwrap();
+                let got = postgres.delete_chat(postgres_id).await.unwrap();
                 assert_eq!(as_memory(got, &ids), expected, "step {step}: delete");
                 assert_eq!(postgres.get_chat(postgres_id).await.unwrap(), None);
             }
@@ -182,7 +182,7 @@ async fn a_chat_version_counts_its_changes_and_a_no_op_moves_nothing() {
     let schema = schema_or_skip!();
     let clock = clock_at(1_000);
     let store = schema.store(clock.clone()).await;
-    let chat = store.create_chat(new_chat("a", None)).await.unwrap().value;
+    let chat = store.create_chat(new_chat("a", None)).await.unwrap();
     assert_eq!(version_of(&store, chat.id).await, 1);
     clock.advance_millis(5);
     let same = ChatPatch {
@@ -228,8 +228,8 @@ async fn changes_within_one_millisecond_still_move_updated_at_forward_on_postgre
     let schema = schema_or_skip!();
     let clock = clock_at(1_000);
     let store = schema.store(clock.clone()).await;
-    let chat = store.create_chat(new_chat("a", None)).await.unwrap().value;
-    let toggled = store.toggle_chat(chat.id).await.unwrap().value;
+    let chat = store.create_chat(new_chat("a", None)).await.unwrap();
+    let toggled = store.toggle_chat(chat.id).await.unwrap();
     let retitled = ChatPatch {
         title: Some(Title::parse("b".into()).unwrap()),
         ..Default::default()
@@ -246,7 +246,7 @@ async fn changes_within_one_millisecond_still_move_updated_at_forward_on_postgre
     assert_eq!(updated.created_at, Timestamp::from_millis(1_000));
     // The clock stepping back does not move a write before this instance's previous one.
     clock.set(Timestamp::from_millis(900));
-    let later = store.create_chat(new_chat("c", None)).await.unwrap().value;
+    let later = store.create_chat(new_chat("c", None)).await.unwrap();
     assert_eq!(later.created_at, Timestamp::from_millis(1_000));
 }
 
@@ -316,8 +316,7 @@ async fn instances_starting_together_on_one_schema_both_migrate_it() {
     let chat = first
         .create_chat(new_chat("seen by both", None))
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     assert_eq!(second.get_chat(chat.id).await.unwrap(), Some(chat));
     let (applied, versions): (i64, i64) =
         sqlx::query_as("SELECT count(*), count(DISTINCT version) FROM _sqlx_migrations")

@@ -57,13 +57,11 @@ async fn postgres_message_pages_match_the_memory_store_in_one_batch() {
         let expected = memory
             .create_conversation(new_conversation(user))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         let got = postgres
             .create_conversation(new_conversation(user))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         ids.insert(got.id, expected.id);
         conversations.push((expected.id, got.id));
         for m in 0..(n * 12) {
@@ -77,9 +75,8 @@ async fn postgres_message_pages_match_the_memory_store_in_one_batch() {
             let expected = memory
                 .append_message(expected.id, new.clone())
                 .await
-                .unwrap()
-                .value;
-            let got = postgres.append_message(got.id, new).await.unwrap().value;
+                .unwrap();
+            let got = postgres.append_message(got.id, new).await.unwrap();
             ids.insert(got.id, expected.id);
             assert_eq!(renamed_message(got, &ids), expected);
         }
@@ -167,8 +164,7 @@ async fn positions_stay_dense_when_two_instances_append_at_once() {
     let conversation = first
         .create_conversation(new_conversation("u"))
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     let mut writers = Vec::new();
     for n in 0..40 {
         let store = if n % 2 == 0 {
@@ -226,23 +222,20 @@ async fn deleting_a_conversation_deletes_its_messages_and_its_place_in_the_list(
     let kept = store
         .create_conversation(new_conversation("u"))
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     let gone = store
         .create_conversation(new_conversation("u"))
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     let message = store
         .append_message(gone.id, new_message(Role::Assistant, "bye"))
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     assert_eq!(
         store.get_message(message.id).await.unwrap(),
         Some(message.clone())
     );
-    let deleted = store.delete_conversation(gone.id).await.unwrap().value;
+    let deleted = store.delete_conversation(gone.id).await.unwrap();
     assert_eq!((deleted.id, deleted.message_count), (gone.id, 1));
     assert_eq!(store.get_message(message.id).await.unwrap(), None);
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
@@ -274,8 +267,7 @@ async fn metadata_and_long_content_read_back_exactly_as_written() {
             metadata: metadata.clone(),
         })
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     let stored = store.get_conversations(&[conversation.id]).await.unwrap();
     assert_eq!(stored[0].metadata, metadata);
     let content = "🦀".repeat(32_000);
@@ -289,8 +281,7 @@ async fn metadata_and_long_content_read_back_exactly_as_written() {
             },
         )
         .await
-        .unwrap()
-        .value;
+        .unwrap();
     let read = store.get_message(message.id).await.unwrap().unwrap();
     assert_eq!((read.content, read.metadata), (content, metadata));
 }

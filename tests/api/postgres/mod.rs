@@ -4,6 +4,8 @@
 //! ([`TestSchema`]); without a server they are reported as skipped.
 
 mod chats;
+mod feed;
+mod instances;
 mod messages;
 mod server;
 

@@ -11,21 +11,23 @@ use super::{TestSchema, schema_or_skip};
 use crate::helpers::pg_proxy::PgProxy;
 use crate::helpers::{TestApp, manual_clock, spawn_app_with_store};
 
-async fn spawn_on(schema: &TestSchema) -> TestApp {
+/// An app on a PostgreSQL store in `schema`, with a manual clock.
+pub async fn spawn_on(schema: &TestSchema) -> TestApp {
     let clock = manual_clock();
     let store: Arc<dyn Store> = Arc::new(schema.store(clock.clone()).await);
     spawn_app_with_store(store, clock).await
 }
 
 /// An app whose store reaches the schema through `proxy`.
-async fn spawn_through(schema: &TestSchema, proxy: &PgProxy) -> TestApp {
+pub async fn spawn_through(schema: &TestSchema, proxy: &PgProxy) -> TestApp {
     let clock = manual_clock();
     let options = proxy.options(schema.options());
     let store: Arc<dyn Store> = Arc::new(schema.store_with(options, clock.clone()).await);
     spawn_app_with_store(store, clock).await
 }
 
-async fn proxy_to(schema: &TestSchema) -> PgProxy {
+/// A proxy in front of the test server.
+pub async fn proxy_to(schema: &TestSchema) -> PgProxy {
     let options = schema.options();
     let upstream: SocketAddr = tokio::net::lookup_host((options.get_host(), options.get_port()))
         .await

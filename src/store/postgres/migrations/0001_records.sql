@@ -137,3 +137,75 @@ CREATE TABLE messages (
     UNIQUE (conversation_id, position),
     UNIQUE (conversation_id, role, role_position)
 );
+
+-- The change feed. Every committed change is announced on one channel per schema, from the
+-- writing transaction, so notifications arrive at commit, in commit order, and only if it
+-- commits, whoever wrote. Payloads stay far below PostgreSQL's 8000-byte cap: a chat is sent
+-- whole (its validated fields come to under 6 KB), a conversation or message by id, and the
+-- listener loads it.
+
+CREATE FUNCTION change_channel() RETURNS text LANGUAGE sql STABLE
+    SET search_path FROM CURRENT AS $$
+    SELECT CASE WHEN octet_length('chatgate.' || current_schema()) <= 63
+        THEN 'chatgate.' || current_schema()
+        ELSE 'chatgate.' || md5(current_schema()) END
+$$;
+
+CREATE FUNCTION millis(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT (extract(epoch FROM t) * 1000)::bigint
+$$;
+
+CREATE FUNCTION chat_change(kind text, c chats, version bigint) RETURNS text LANGUAGE sql STABLE
+    SET search_path FROM CURRENT AS $$
+    SELECT json_build_object('k', kind, 'chat', json_build_object(
+        'id', c.id, 'version', version, 'title', c.title, 'description', c.description,
+        'active', c.active, 'priority', c.priority, 'user_id', c.user_id,
+        'created_at', millis(c.created_at), 'updated_at', millis(c.updated_at)))::text
+$$;
+
+CREATE FUNCTION announce_chat() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM pg_notify(change_channel(), chat_change('chat_created', NEW, NEW.version));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM pg_notify(change_channel(), chat_change('chat_updated', NEW, NEW.version));
+    ELSE
+        -- The deletion is the chat's last change: one version on.
+        PERFORM pg_notify(change_channel(), chat_change('chat_deleted', OLD, OLD.version + 1));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER chats_announced AFTER INSERT OR UPDATE OR DELETE ON chats
+    FOR EACH ROW EXECUTE FUNCTION announce_chat();
+
+CREATE FUNCTION announce_conversation() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM pg_notify(change_channel(),
+            json_build_object('k', 'conversation_created', 'id', NEW.id)::text);
+    ELSE
+        PERFORM pg_notify(change_channel(),
+            json_build_object('k', 'conversation_deleted', 'id', OLD.id)::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER conversations_announced AFTER INSERT OR DELETE ON conversations
+    FOR EACH ROW EXECUTE FUNCTION announce_conversation();
+
+CREATE FUNCTION announce_message() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    PERFORM pg_notify(change_channel(), json_build_object('k', 'message_added', 'id', NEW.id,
+        'conversation_id', NEW.conversation_id, 'position', NEW.position)::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER messages_announced AFTER INSERT ON messages
+    FOR EACH ROW EXECUTE FUNCTION announce_message();

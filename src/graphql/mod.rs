@@ -16,7 +16,7 @@ pub mod ws;
 
 use async_graphql::{Context, Schema};
 
-pub use errors::{ErrorCodes, finish_response, request_error};
+pub use errors::{ErrorCodes, FinishedResponse, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;

@@ -8,6 +8,7 @@
 //!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
 
 use async_graphql::{Request, Response, Variables};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::graphql::finish_response;
@@ -185,12 +186,10 @@ pub struct Outgoing {
 /// the legacy protocol sends it as `data` without a `data` entry, `complete` following. All
 /// other results, execution errors included, are `next` (legacy: `data`).
 pub fn result(protocol: Subprotocol, id: &str, response: Response) -> Outgoing {
-    let (mut payload, request_failed) = finish_response(response);
-    if request_failed && protocol == Subprotocol::TransportWs {
-        let errors = payload["errors"].take();
-        let frame = json!({ "id": id, "type": "error", "payload": errors });
+    let finished = finish_response(response);
+    if finished.request_failed() && protocol == Subprotocol::TransportWs {
         return Outgoing {
-            frame: frame.to_string(),
+            frame: operation_frame(id, "error", finished.errors()),
             ends_operation: true,
         };
     }
@@ -199,9 +198,22 @@ pub fn result(protocol: Subprotocol, id: &str, response: Response) -> Outgoing {
         Subprotocol::LegacyWs => "data",
     };
     Outgoing {
-        frame: json!({ "id": id, "type": kind, "payload": payload }).to_string(),
+        frame: operation_frame(id, kind, &finished),
         ends_operation: false,
     }
+}
+
+/// A message about operation `id` carrying `payload`, serialised in one pass so the payload's
+/// objects keep their order (the selection order of a result).
+fn operation_frame<P: Serialize + ?Sized>(id: &str, kind: &str, payload: &P) -> String {
+    #[derive(Serialize)]
+    struct Frame<'a, P: ?Sized> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        payload: &'a P,
+    }
+    serde_json::to_string(&Frame { id, kind, payload }).expect("an operation frame serializes")
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod binary;
 mod graphql;
+pub mod ordered_json;
 mod rest;
 
 use std::net::SocketAddr;

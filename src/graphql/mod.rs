@@ -5,6 +5,7 @@
 
 mod errors;
 mod http;
+mod introspection;
 mod loaders;
 mod mutation;
 mod query;
@@ -18,6 +19,7 @@ use async_graphql::{Context, Schema};
 
 pub use errors::{ErrorCodes, FinishedResponse, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
+use introspection::NoSchemaDescription;
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -48,6 +50,7 @@ pub fn build_schema(service: ChatService) -> ChatSchema {
         .data(service)
         .extension(RequiredVariables)
         .extension(ErrorCodes)
+        .extension(NoSchemaDescription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

@@ -1,5 +1,7 @@
 //! The committed `schema.graphql` is the schema the code builds, and the server serves it.
 
+use serde_json::json;
+
 use crate::helpers::spawn_app;
 
 fn committed_schema() -> String {
@@ -34,6 +36,25 @@ async fn get_schema_graphql_serves_the_committed_schema() {
     assert!(
         served == committed_schema(),
         "GET /schema.graphql differs from schema.graphql"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_schema_has_no_description_so_introspection_answers_null() {
+    let app = spawn_app().await;
+    let reply = app
+        .graphql(
+            "{ __schema { description queryType { name } } again: __schema { d: description } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        reply.data(),
+        &json!({
+            "__schema": {"description": null, "queryType": {"name": "Query"}},
+            "again": {"d": null},
+        })
     );
     app.shutdown().await;
 }

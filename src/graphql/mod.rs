@@ -10,6 +10,7 @@ mod loaders;
 mod mutation;
 mod query;
 mod scalars;
+mod sdl;
 mod subscription;
 mod types;
 mod variables;
@@ -23,6 +24,7 @@ use introspection::NoSchemaDescription;
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use sdl::sdl;
 pub use subscription::SubscriptionRoot;
 pub use variables::RequiredVariables;
 pub use ws::graphql_get;
@@ -54,17 +56,6 @@ pub fn build_schema(service: ChatService) -> ChatSchema {
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
-}
-
-/// The schema's SDL as committed in `schema.graphql` and served at `/schema.graphql`.
-/// Built once: the schema never changes while the process runs.
-pub fn sdl() -> &'static str {
-    static SDL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-            .finish()
-            .sdl()
-    });
-    &SDL
 }
 
 fn service<'a>(ctx: &Context<'a>) -> &'a ChatService {

@@ -8,6 +8,7 @@
 //!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
 
 use async_graphql::{Request, Response, Variables};
+use axum::http::{HeaderMap, header};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -23,9 +24,6 @@ pub enum Subprotocol {
 }
 
 impl Subprotocol {
-    /// The `Sec-WebSocket-Protocol` names, in the server's order of preference.
-    pub const NAMES: [&'static str; 2] = ["graphql-transport-ws", "graphql-ws"];
-
     /// The protocol named exactly `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
@@ -33,6 +31,26 @@ impl Subprotocol {
             "graphql-ws" => Some(Self::LegacyWs),
             _ => None,
         }
+    }
+
+    /// Its `Sec-WebSocket-Protocol` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TransportWs => "graphql-transport-ws",
+            Self::LegacyWs => "graphql-ws",
+        }
+    }
+
+    /// The first protocol the client offers, in the order of its `Sec-WebSocket-Protocol`
+    /// header(s), that the server speaks: a client offering both gets the one it prefers
+    /// (Python's gql lists `graphql-ws` first and expects it).
+    pub fn preferred_by_client(headers: &HeaderMap) -> Option<Self> {
+        headers
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .find_map(|name| Self::from_name(name.trim()))
     }
 }
 
@@ -280,6 +298,32 @@ mod tests {
         ));
         assert!(legacy(r#"{"type":"ping"}"#).is_err());
         assert!(legacy(r#"{"type":"subscribe","id":"1","payload":{"query":"{ a }"}}"#).is_err());
+    }
+
+    #[test]
+    fn the_client_s_first_supported_protocol_wins() {
+        let offering = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::SEC_WEBSOCKET_PROTOCOL, value.parse().unwrap());
+            }
+            Subprotocol::preferred_by_client(&headers)
+        };
+        use Subprotocol::{LegacyWs, TransportWs};
+        assert_eq!(
+            offering(&["graphql-ws, graphql-transport-ws"]),
+            Some(LegacyWs)
+        );
+        assert_eq!(
+            offering(&["graphql-transport-ws,graphql-ws"]),
+            Some(TransportWs)
+        );
+        assert_eq!(
+            offering(&["chat", "graphql-ws", "graphql-transport-ws"]),
+            Some(LegacyWs)
+        );
+        assert_eq!(offering(&["chat, GraphQL-WS"]), None);
+        assert_eq!(offering(&[]), None);
     }
 
     #[test]

@@ -171,6 +171,7 @@ impl Extension for ErrorCodesExtension {
                 e.message = TOO_DEEP.to_owned();
                 set_code(&mut e, ErrorCode::GraphqlValidationFailed);
             } else if code_of(&e).is_none() {
+                super::syntax::make_readable(query, &mut e);
                 set_code(&mut e, ErrorCode::GraphqlParseFailed);
             }
             e

@@ -12,6 +12,7 @@ mod query;
 mod scalars;
 mod sdl;
 mod subscription;
+mod syntax;
 mod types;
 mod variables;
 pub mod ws;

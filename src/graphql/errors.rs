@@ -13,7 +13,6 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Error, ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables,
 };
-
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{AppError, ErrorCode};

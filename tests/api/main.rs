@@ -13,6 +13,8 @@ mod graphql_chats;
 mod graphql_conversations;
 mod graphql_http;
 mod graphql_limits;
+mod graphql_parse_errors;
+mod graphql_response_order;
 mod graphql_validation;
 mod graphql_ws_protocol;
 mod keys_not_logged;

@@ -3,7 +3,9 @@
 
 pub mod binary;
 mod graphql;
+pub mod ordered_json;
 mod rest;
+pub mod schema_facts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

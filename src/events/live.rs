@@ -289,3 +289,6 @@ impl Cursor {
         self.finished = true;
     }
 }
+
+#[cfg(test)]
+mod tests;

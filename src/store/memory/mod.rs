@@ -13,8 +13,6 @@ mod chunked;
 mod conversations;
 mod counted;
 mod ids;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 

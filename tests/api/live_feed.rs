@@ -1,6 +1,7 @@
 //! Where live events come from: the store as it commits, not the request that wrote. A request
-//! cancelled after its write still has its event delivered and holds nothing back, and a
-//! server started over a store with history delivers its next changes at once.
+//! cancelled after its write still has its event delivered and holds nothing back, a server
+//! started over a store with history delivers its next changes at once, and a backend that
+//! lost changes tells every subscriber to resume.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use chatgate::domain::{
     ChatPatch, MessageContent, Metadata, NewChat, NewConversation, NewMessage, Priority, Role,
     Title, UserId,
 };
-use chatgate::events::Topic;
+use chatgate::events::{Change, Topic, change_feed};
 use chatgate::store::{MemoryStore, Store};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -18,12 +19,17 @@ use tokio::net::TcpStream;
 use crate::counting_store::CountingStore;
 use crate::helpers::{TestApp, manual_clock, spawn_app_with_store};
 use crate::ws_client::{
-    Client, TRANSPORT_WS, conversation_topic, graphql_socket, next_data, subscribe,
+    Client, LEGACY_WS, TRANSPORT_WS, conversation_topic, graphql_socket, next_data, subscribe,
     wait_for_subscribers,
 };
 
 const MESSAGE_ADDED: &str =
     "subscription($c: ID!) { messageAdded(conversationId: $c) { id content } }";
+
+const RESUME: &str = "subscription($c: ID!, $a: ID) \
+                      { messageAdded(conversationId: $c, after: $a) { id content } }";
+
+const CHAT_CHANGED: &str = "subscription { chatChanged { kind } }";
 
 /// Starts `POST path` with `body` on a raw connection and returns it, unanswered.
 async fn start_post(app: &TestApp, path: &str, body: &str) -> TcpStream {
@@ -141,4 +147,66 @@ async fn a_server_started_over_a_store_with_history_delivers_the_next_changes_at
         next_data(&mut chats, TRANSPORT_WS, "c").await,
         json!({"chatChanged": {"kind": "UPDATED", "chat": {"title": "renamed"}}})
     );
+}
+
+#[tokio::test]
+async fn a_gap_in_the_feed_tells_every_subscriber_to_resume_and_resuming_misses_nothing() {
+    let clock = manual_clock();
+    let (sink, feed) = change_feed();
+    let store = Arc::new(MemoryStore::with_feed(clock.clone(), sink.clone(), feed));
+    let app = spawn_app_with_store(store, clock).await;
+    let conversation = app.create_conversation("ada").await;
+    let (mut graphql, mut joined) = listeners(&app, &conversation).await;
+    let mut chats = graphql_socket(&app, LEGACY_WS).await;
+    subscribe(&mut chats, LEGACY_WS, "c", CHAT_CHANGED, json!({})).await;
+    wait_for_subscribers(&app, Topic::AllChats, 1).await;
+    let before = app.rest_send_message(&conversation, "before").await;
+    let reply = before["assistantMessage"]["content"].as_str().unwrap();
+    assert_next_message_is(&mut graphql, &mut joined, "before").await;
+    assert_next_message_is(&mut graphql, &mut joined, reply).await;
+
+    // The backend lost its notifications for a while, and says so.
+    sink.send(Change::Gap);
+    let column = |query: &str, field: &str| query.find(field).expect("the field") + 1;
+    assert_eq!(
+        graphql.next().await,
+        json!({"id": "m", "type": "next", "payload": {"data": null, "errors": [{
+            "message": "fell too far behind and missed messages; resubscribe with `after` to resume",
+            "locations": [{"line": 1, "column": column(MESSAGE_ADDED, "messageAdded")}],
+            "path": ["messageAdded"],
+            "extensions": {"code": "SUBSCRIPTION_LAGGED"},
+        }]}})
+    );
+    assert_eq!(graphql.next().await, json!({"id": "m", "type": "complete"}));
+    assert_eq!(
+        chats.next().await,
+        json!({"id": "c", "type": "data", "payload": {"data": null, "errors": [{
+            "message": "fell too far behind and missed chat changes; resubscribe and refetch",
+            "locations": [{"line": 1, "column": column(CHAT_CHANGED, "chatChanged")}],
+            "path": ["chatChanged"],
+            "extensions": {"code": "SUBSCRIPTION_LAGGED"},
+        }]}})
+    );
+    assert_eq!(chats.next().await, json!({"id": "c", "type": "complete"}));
+    assert_eq!(
+        joined.next().await,
+        json!({"type": "error", "conversationId": conversation, "error": {
+            "code": "SUBSCRIPTION_LAGGED",
+            "message": "fell too far behind and missed messages; join again with `after` to resume",
+        }})
+    );
+    assert_eq!(
+        joined.next().await,
+        json!({"type": "left", "conversationId": conversation})
+    );
+
+    // Resuming after the last message received brings what was stored since.
+    let after = app.rest_send_message(&conversation, "after").await;
+    let last_received = &before["assistantMessage"]["id"];
+    let variables = json!({"c": conversation, "a": last_received});
+    subscribe(&mut graphql, TRANSPORT_WS, "r", RESUME, variables).await;
+    for message in [&after["userMessage"], &after["assistantMessage"]] {
+        let data = next_data(&mut graphql, TRANSPORT_WS, "r").await;
+        assert_eq!(data["messageAdded"]["content"], message["content"]);
+    }
 }

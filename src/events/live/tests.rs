@@ -126,6 +126,24 @@ async fn catching_up_drops_repeats_and_the_transient_events_before_them_and_fill
 }
 
 #[tokio::test]
+async fn a_change_that_skips_ahead_of_what_the_store_holds_is_still_delivered_not_waited_for() {
+    let store = store();
+    let id = conversation(&store).await;
+    let stored = append(&store, id, 1).await;
+    let (sink, feed) = change_feed();
+    let rx = feed.subscribe(Topic::Conversation(id));
+    let mut live = LiveStream::conversation(rx, store.clone(), id, 1, false);
+    let mut ahead = stored[0].clone();
+    (ahead.id, ahead.position) = (Uuid::new_v4(), 3);
+    sink.send(Change::MessageAdded(ahead.clone()));
+    assert_eq!(next(&mut live).await, Some(added(&ahead)));
+    let mut next_one = ahead.clone();
+    (next_one.id, next_one.position) = (Uuid::new_v4(), 4);
+    sink.send(Change::MessageAdded(next_one.clone()));
+    assert_eq!(next(&mut live).await, Some(added(&next_one)));
+}
+
+#[tokio::test]
 async fn a_stream_without_replay_starts_after_the_count_it_was_given() {
     let store = store();
     let id = conversation(&store).await;

@@ -3,9 +3,11 @@
 
 pub mod binary;
 mod graphql;
+pub mod ordered_json;
 pub mod pg_proxy;
 pub mod postgres;
 mod rest;
+pub mod schema_facts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -22,6 +22,8 @@ use crate::error::AppResult;
 use crate::events::{ChangeFeed, Transient};
 
 pub use memory::MemoryStore;
+#[doc(hidden)]
+pub use postgres::scratch;
 pub use postgres::{ConnectError, PostgresSettings, PostgresStore};
 
 /// The outcome of an update: a no-op moves no version and no timestamp, and is not an event.

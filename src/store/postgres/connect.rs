@@ -116,6 +116,7 @@ impl PostgresStore {
             channel,
             feed,
             listener,
+            owned_schema: None,
         })
     }
 }

@@ -9,12 +9,11 @@
 
 use std::time::Duration;
 
-use futures::FutureExt;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::task::JoinHandle;
 
-use super::notice;
+use super::notice::NoticeReader;
 use crate::events::{Change, ChangeSink};
 
 /// How long the connection may stay quiet before the listener checks it still works.
@@ -24,8 +23,6 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Backoff between reconnection attempts: doubling from the first to the last.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
-/// The most notifications handled (and their records loaded) together.
-const BATCH: usize = 256;
 
 /// Connects a listener to `channel` and starts forwarding its notifications into `sink`.
 /// Returns once the channel is listened to, so no change committed afterwards is missed.
@@ -48,7 +45,7 @@ async fn listen(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error>
 
 async fn run(mut listener: PgListener, pool: PgPool, channel: String, sink: ChangeSink) {
     loop {
-        let lost = forward(&mut listener, &pool, &sink).await;
+        let lost = forward(&mut listener, &sink).await;
         tracing::warn!(
             reason = %lost,
             "lost the database notification connection; live subscribers will be told to resume"
@@ -60,48 +57,25 @@ async fn run(mut listener: PgListener, pool: PgPool, channel: String, sink: Chan
     }
 }
 
-/// Forwards notifications until the connection is lost; returns why.
-async fn forward(listener: &mut PgListener, pool: &PgPool, sink: &ChangeSink) -> String {
+/// Forwards notifications until the connection is lost; returns why. A message announced in
+/// parts is joined by a reader that lives as long as the connection.
+async fn forward(listener: &mut PgListener, sink: &ChangeSink) -> String {
+    let mut reader = NoticeReader::default();
     loop {
-        let first = match tokio::time::timeout(QUIET_CHECK, listener.try_recv()).await {
-            Ok(Ok(Some(notification))) => notification,
+        match tokio::time::timeout(QUIET_CHECK, listener.try_recv()).await {
+            Ok(Ok(Some(notification))) => {
+                if let Some(change) = reader.read(notification.payload()) {
+                    sink.send(change);
+                }
+            }
             Ok(Ok(None)) => return "the connection closed".into(),
             Ok(Err(error)) => return error.to_string(),
             Err(_quiet) => {
                 if let Err(reason) = check(listener).await {
                     return reason;
                 }
-                continue;
-            }
-        };
-        let mut payloads = vec![first.payload().to_owned()];
-        // Whatever else already arrived joins the batch (`try_recv` is cancel safe).
-        while payloads.len() < BATCH {
-            match listener.try_recv().now_or_never() {
-                Some(Ok(Some(notification))) => payloads.push(notification.payload().to_owned()),
-                Some(Ok(None)) => {
-                    deliver(pool, sink, &payloads).await;
-                    return "the connection closed".into();
-                }
-                Some(Err(error)) => {
-                    deliver(pool, sink, &payloads).await;
-                    return error.to_string();
-                }
-                None => break,
             }
         }
-        deliver(pool, sink, &payloads).await;
-    }
-}
-
-async fn deliver(pool: &PgPool, sink: &ChangeSink, payloads: &[String]) {
-    if let Err(error) = notice::deliver(pool, sink, payloads).await {
-        tracing::warn!(
-            code = error.code().as_str(),
-            message = error.message(),
-            "could not load announced records; live subscribers will be told to resume"
-        );
-        sink.send(Change::Gap);
     }
 }
 

@@ -25,6 +25,8 @@ mod messages;
 mod notice;
 mod paging;
 mod rows;
+#[doc(hidden)]
+pub mod scratch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -58,6 +60,8 @@ pub struct PostgresStore {
     feed: ChangeFeed,
     /// Forwards the channel's notifications into the feed; stopped with the store.
     listener: JoinHandle<()>,
+    /// A test's schema, dropped after the store (see [`scratch`]).
+    owned_schema: Option<scratch::ScratchSchema>,
 }
 
 impl Drop for PostgresStore {
@@ -67,6 +71,13 @@ impl Drop for PostgresStore {
 }
 
 impl PostgresStore {
+    /// The same store, dropping `schema` (and everything in it) when it is dropped.
+    #[doc(hidden)]
+    pub fn owning(mut self, schema: scratch::ScratchSchema) -> Self {
+        self.owned_schema = Some(schema);
+        self
+    }
+
     /// The connection pool (tests and benchmarks use it to look at the database directly).
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -1,22 +1,21 @@
-//! What the database announces on the change channel, and how a batch of announcements
-//! becomes [`Change`]s: chats arrive whole; messages arrive by id and are loaded, all of a
-//! batch in one query, and only when someone on this instance listens to their conversation.
+//! What the database announces on the change channel, and how the listener reads it back
+//! into [`Change`]s: every record arrives whole, so the listener never reads the store (and
+//! never misses a message whose conversation is deleted a moment after it was stored).
 //!
 //! The payloads are written by the triggers in the migrations (and by
 //! [`PostgresStore::announce`](super::PostgresStore) for transient events); this is their
-//! reader. Every payload stays under PostgreSQL's 8000-byte limit.
+//! reader. Every payload stays under PostgreSQL's 8000-byte limit: a message too large for one
+//! comes in parts, which [`NoticeReader`] joins.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::errors::{corrupt, db_error};
-use super::rows::{MESSAGE_COLUMNS, MessageRow};
-use crate::domain::{Chat, Message, Priority, Timestamp};
+use super::errors::corrupt;
+use crate::domain::{Chat, Message, Metadata, Priority, Role, Timestamp};
 use crate::error::AppResult;
-use crate::events::{Change, ChangeSink, Topic};
+use crate::events::Change;
 
 /// One announcement, as the triggers write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,9 +37,14 @@ pub enum Notice {
         id: Uuid,
     },
     MessageAdded {
+        message: MessageNotice,
+    },
+    /// Part `n` of `of` of a message's JSON text (a [`MessageNotice`]).
+    MessagePart {
         id: Uuid,
-        conversation_id: Uuid,
-        position: u64,
+        n: usize,
+        of: usize,
+        text: String,
     },
     /// A piece of an assistant reply (`n` keeps equal pieces of one announcement apart, since
     /// PostgreSQL folds identical notifications of one transaction into one).
@@ -67,6 +71,19 @@ pub struct ChatNotice {
     pub updated_at: i64,
 }
 
+/// A message as announced: the whole record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageNotice {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub position: u64,
+    pub role: String,
+    pub content: String,
+    pub metadata: Metadata,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
 impl ChatNotice {
     fn into_chat(self) -> AppResult<Chat> {
         Ok(Chat {
@@ -83,45 +100,68 @@ impl ChatNotice {
     }
 }
 
-/// Turns a batch of payloads (in commit order) into changes and sends them, in that order.
-/// A payload that does not parse is logged and skipped; a failed load is an error (the caller
-/// tells subscribers about the gap).
-pub async fn deliver(pool: &PgPool, sink: &ChangeSink, payloads: &[String]) -> AppResult<()> {
-    let notices: Vec<Notice> = payloads
-        .iter()
-        .filter_map(|payload| match serde_json::from_str(payload) {
-            Ok(notice) => Some(notice),
+impl MessageNotice {
+    fn into_message(self) -> AppResult<Message> {
+        Ok(Message {
+            id: self.id,
+            conversation_id: self.conversation_id,
+            position: self.position,
+            role: Role::parse(&self.role).map_err(corrupt)?,
+            content: self.content,
+            metadata: self.metadata,
+            created_at: Timestamp::from_millis(self.created_at),
+        })
+    }
+}
+
+/// Reads notifications in the order they arrive, joining the parts of large messages.
+#[derive(Default)]
+pub struct NoticeReader {
+    /// The parts so far of messages announced in parts, by id.
+    parts: HashMap<Uuid, Vec<String>>,
+}
+
+impl NoticeReader {
+    /// The change `payload` completes, if any. A payload that does not read (which the
+    /// triggers never write) is logged and skipped.
+    pub fn read(&mut self, payload: &str) -> Option<Change> {
+        match self.change(payload) {
+            Ok(change) => change,
             Err(error) => {
-                tracing::error!(%error, payload, "an unreadable change notification was skipped");
+                tracing::error!(
+                    message = error.message(),
+                    payload,
+                    "an unreadable change notification was skipped"
+                );
                 None
             }
-        })
-        .collect();
-    let wanted: Vec<Uuid> = notices
-        .iter()
-        .filter_map(|notice| match notice {
-            Notice::MessageAdded {
-                id,
-                conversation_id,
-                ..
-            } if sink.is_heard(Topic::Conversation(*conversation_id)) => Some(*id),
-            _ => None,
-        })
-        .collect();
-    let mut messages = load_messages(pool, &wanted).await?;
-    for notice in notices {
-        let change = match notice {
+        }
+    }
+
+    fn change(&mut self, payload: &str) -> AppResult<Option<Change>> {
+        let notice: Notice = serde_json::from_str(payload).map_err(corrupt)?;
+        Ok(Some(match notice {
             Notice::ChatCreated { chat } => Change::ChatCreated(chat.into_chat()?),
             Notice::ChatUpdated { chat } => Change::ChatUpdated(chat.into_chat()?),
             Notice::ChatDeleted { chat } => Change::ChatDeleted(chat.into_chat()?),
-            // Nobody subscribes to conversations being created: nothing to load or send.
-            Notice::ConversationCreated { .. } => continue,
+            // Nobody subscribes to conversations being created.
+            Notice::ConversationCreated { .. } => return Ok(None),
             Notice::ConversationDeleted { id } => Change::ConversationDeleted(id),
-            Notice::MessageAdded { id, .. } => match messages.remove(&id) {
-                Some(message) => Change::MessageAdded(message),
-                // Unheard, or deleted with its conversation since (whose deletion follows).
-                None => continue,
-            },
+            Notice::MessageAdded { message } => Change::MessageAdded(message.into_message()?),
+            Notice::MessagePart { id, n, of, text } => {
+                let parts = self.parts.entry(id).or_default();
+                if parts.len() != n {
+                    self.parts.remove(&id);
+                    return Err(corrupt(format!("part {n} of message {id} out of order")));
+                }
+                parts.push(text);
+                if parts.len() < of {
+                    return Ok(None);
+                }
+                let whole = self.parts.remove(&id).unwrap_or_default().concat();
+                let message: MessageNotice = serde_json::from_str(&whole).map_err(corrupt)?;
+                Change::MessageAdded(message.into_message()?)
+            }
             Notice::Delta {
                 conversation_id,
                 message_id,
@@ -132,26 +172,8 @@ pub async fn deliver(pool: &PgPool, sink: &ChangeSink, payloads: &[String]) -> A
                 message_id,
                 delta,
             },
-        };
-        sink.send(change);
+        }))
     }
-    Ok(())
-}
-
-async fn load_messages(pool: &PgPool, ids: &[Uuid]) -> AppResult<HashMap<Uuid, Message>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ANY($1)"
-    ))
-    .bind(ids)
-    .fetch_all(pool)
-    .await
-    .map_err(db_error)?;
-    rows.into_iter()
-        .map(|row| Message::try_from(row).map(|m| (m.id, m)))
-        .collect()
 }
 
 /// How many characters of a delta one notification carries: JSON escapes a character into at
@@ -205,25 +227,42 @@ mod tests {
     }
 
     #[test]
-    fn trigger_payloads_parse() {
+    fn trigger_payloads_read_back_into_changes() {
         let id = Uuid::new_v4();
+        let mut reader = NoticeReader::default();
         let payload = format!(
             r#"{{"k" : "chat_deleted", "chat" : {{"id" : "{id}", "version" : 3, "title" : "t",
             "description" : null, "active" : true, "priority" : "high", "user_id" : "u",
             "created_at" : 1000, "updated_at" : 1002}}}}"#
         );
-        let Notice::ChatDeleted { chat } = serde_json::from_str(&payload).unwrap() else {
+        let Some(Change::ChatDeleted(chat)) = reader.read(&payload) else {
             panic!("a chat deletion");
         };
-        let chat = chat.into_chat().unwrap();
         assert_eq!((chat.version, chat.priority), (3, Priority::High));
         assert_eq!(chat.updated_at, Timestamp::from_millis(1002));
         let message = format!(
-            r#"{{"k" : "message_added", "id" : "{id}", "conversation_id" : "{id}", "position" : 7}}"#
+            r#"{{"id" : "{id}", "conversation_id" : "{id}", "position" : 7, "role" : "user",
+            "content" : "hé", "metadata" : {{"a" : [1]}}, "created_at" : 5}}"#
         );
-        assert!(matches!(
-            serde_json::from_str(&message).unwrap(),
-            Notice::MessageAdded { position: 7, .. }
-        ));
+        let chars: Vec<char> = message.chars().collect();
+        let parts: Vec<String> = chars.chunks(10).map(|c| c.iter().collect()).collect();
+        for (n, text) in parts.iter().enumerate() {
+            let part = Notice::MessagePart {
+                id,
+                n,
+                of: parts.len(),
+                text: text.clone(),
+            };
+            let read = reader.read(&serde_json::to_string(&part).unwrap());
+            if n + 1 < parts.len() {
+                assert_eq!(read, None);
+            } else {
+                let Some(Change::MessageAdded(message)) = read else {
+                    panic!("the joined message");
+                };
+                assert_eq!((message.position, message.content.as_str()), (7, "hé"));
+            }
+        }
+        assert_eq!(reader.read("not json"), None);
     }
 }

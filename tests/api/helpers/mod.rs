@@ -4,6 +4,7 @@
 pub mod binary;
 mod graphql;
 pub mod ordered_json;
+pub mod pg_cluster;
 pub mod pg_proxy;
 pub mod postgres;
 mod rest;

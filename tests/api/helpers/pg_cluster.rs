@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::postgres::skip;
+use chatgate::store::scratch::skip;
 
 /// A private cluster; stopped and deleted on drop.
 pub struct PgCluster {
@@ -71,7 +71,10 @@ impl PgCluster {
                 .arg(&dir)
                 .status()
                 .expect("chown runs");
-            assert!(status.success(), "the cluster directory is handed to postgres");
+            assert!(
+                status.success(),
+                "the cluster directory is handed to postgres"
+            );
         }
         let data = dir.join("data");
         let out = run(
@@ -86,7 +89,11 @@ impl PgCluster {
                 "--no-instructions",
             ],
         );
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let cluster = PgCluster {
             port: free_port(),
             dir,
@@ -103,7 +110,10 @@ impl PgCluster {
 
     /// The cluster's `DATABASE_URL`.
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres?sslmode=disable", self.port)
+        format!(
+            "postgres://postgres@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        )
     }
 
     fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
@@ -116,7 +126,11 @@ impl PgCluster {
     /// Stops the server (fast: open connections are cut) and waits until it is down.
     pub fn stop(&self) {
         let out = self.pg_ctl(&["stop", "-m", "fast", "-w"]);
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Starts the (stopped) server on its port and waits until it accepts connections.

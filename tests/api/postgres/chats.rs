@@ -7,7 +7,6 @@ use chatgate::domain::{
     Chat, ChatFilter, ChatPatch, Description, NewChat, Page, PageRequest, Priority, SortOrder,
     Timestamp, Title, UserId,
 };
-use chatgate::error::ErrorCode;
 use chatgate::store::{PostgresStore, Store, Updated};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -221,61 +220,6 @@ async fn a_chat_version_counts_its_changes_and_a_no_op_moves_nothing() {
         store.get_chat(chat.id).await.unwrap().map(|c| c.active),
         Some(false)
     );
-}
-
-#[tokio::test]
-async fn changes_within_one_millisecond_still_move_updated_at_forward_on_postgres() {
-    let schema = schema_or_skip!();
-    let clock = clock_at(1_000);
-    let store = schema.store(clock.clone()).await;
-    let chat = store.create_chat(new_chat("a", None)).await.unwrap();
-    let toggled = store.toggle_chat(chat.id).await.unwrap();
-    let retitled = ChatPatch {
-        title: Some(Title::parse("b".into()).unwrap()),
-        ..Default::default()
-    };
-    let updated = store
-        .update_chat(chat.id, retitled)
-        .await
-        .unwrap()
-        .into_value();
-    assert_eq!(
-        [chat.updated_at, toggled.updated_at, updated.updated_at],
-        [1_000, 1_001, 1_002].map(Timestamp::from_millis)
-    );
-    assert_eq!(updated.created_at, Timestamp::from_millis(1_000));
-    // The clock stepping back does not move a write before this instance's previous one.
-    clock.set(Timestamp::from_millis(900));
-    let later = store.create_chat(new_chat("c", None)).await.unwrap();
-    assert_eq!(later.created_at, Timestamp::from_millis(1_000));
-}
-
-#[tokio::test]
-async fn writes_to_unknown_ids_are_not_found_on_postgres() {
-    let schema = schema_or_skip!();
-    let store = schema.store(clock_at(0)).await;
-    let missing = Uuid::new_v4();
-    let codes = [
-        store
-            .update_chat(missing, ChatPatch::default())
-            .await
-            .map(|_| ()),
-        store.toggle_chat(missing).await.map(|_| ()),
-        store.delete_chat(missing).await.map(|_| ()),
-        store.delete_conversation(missing).await.map(|_| ()),
-        store
-            .append_message(
-                missing,
-                super::new_message(chatgate::domain::Role::User, "x"),
-            )
-            .await
-            .map(|_| ()),
-    ]
-    .map(|result| result.unwrap_err().code());
-    assert_eq!(codes, [ErrorCode::NotFound; 5]);
-    assert_eq!(store.get_chat(missing).await.unwrap(), None);
-    assert_eq!(store.get_message(missing).await.unwrap(), None);
-    assert_eq!(store.get_conversations(&[missing]).await.unwrap(), vec![]);
 }
 
 #[tokio::test]

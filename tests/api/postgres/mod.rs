@@ -4,6 +4,7 @@
 //! ([`TestSchema`]); without a server they are reported as skipped.
 
 mod chats;
+mod faults;
 mod feed;
 mod instances;
 mod messages;

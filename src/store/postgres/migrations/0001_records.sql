@@ -140,9 +140,9 @@ CREATE TABLE messages (
 
 -- The change feed. Every committed change is announced on one channel per schema, from the
 -- writing transaction, so notifications arrive at commit, in commit order, and only if it
--- commits, whoever wrote. Payloads stay far below PostgreSQL's 8000-byte cap: a chat is sent
--- whole (its validated fields come to under 6 KB), a conversation or message by id, and the
--- listener loads it.
+-- commits, whoever wrote. Payloads stay below PostgreSQL's 8000-byte cap: a chat is sent whole
+-- (its validated fields come to under 6 KB), a message whole or in parts, a conversation by id
+-- (nobody listens to conversations being created).
 
 CREATE FUNCTION change_channel() RETURNS text LANGUAGE sql STABLE
     SET search_path FROM CURRENT AS $$
@@ -198,11 +198,29 @@ $$;
 CREATE TRIGGER conversations_announced AFTER INSERT OR DELETE ON conversations
     FOR EACH ROW EXECUTE FUNCTION announce_conversation();
 
+-- A message is announced whole, so a listener never reads it back (and never misses one whose
+-- conversation is deleted a moment later): in one notification when it fits, else in parts of
+-- 1500 characters (at most 6000 bytes once escaped) that the listener joins; the parts of one
+-- transaction's notifications are delivered together, in order.
 CREATE FUNCTION announce_message() RETURNS trigger LANGUAGE plpgsql
     SET search_path FROM CURRENT AS $$
+DECLARE
+    message text := json_build_object('id', NEW.id, 'conversation_id', NEW.conversation_id,
+        'position', NEW.position, 'role', NEW.role, 'content', NEW.content,
+        'metadata', NEW.metadata, 'created_at', millis(NEW.created_at))::text;
+    parts int;
 BEGIN
-    PERFORM pg_notify(change_channel(), json_build_object('k', 'message_added', 'id', NEW.id,
-        'conversation_id', NEW.conversation_id, 'position', NEW.position)::text);
+    IF octet_length(message) <= 7000 THEN
+        PERFORM pg_notify(change_channel(),
+            json_build_object('k', 'message_added', 'message', message::json)::text);
+    ELSE
+        parts := ceil(length(message) / 1500.0);
+        FOR n IN 0 .. parts - 1 LOOP
+            PERFORM pg_notify(change_channel(), json_build_object('k', 'message_part',
+                'id', NEW.id, 'n', n, 'of', parts,
+                'text', substr(message, n * 1500 + 1, 1500))::text);
+        END LOOP;
+    END IF;
     RETURN NULL;
 END
 $$;

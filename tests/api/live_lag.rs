@@ -180,7 +180,7 @@ async fn a_ws_socket_too_far_behind_gets_an_error_frame_then_leaves_and_stays_op
         json!({
             "type": "error",
             "conversationId": conversation,
-            "error": {"code": "SUBSCRIPTION_LAGGED", "message": message},
+            "error": {"code": "SUBSCRIPTION_LAGGED", "message": message, "details": {}},
         })
     );
     assert_eq!(

@@ -8,6 +8,7 @@ mod http;
 mod loaders;
 mod mutation;
 mod query;
+mod request;
 mod scalars;
 mod subscription;
 mod types;

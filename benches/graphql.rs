@@ -24,7 +24,7 @@ fn graphql(c: &mut Criterion, count: usize) {
         EventHub::new(),
         Arc::new(BuiltinResponder::new(clock)),
     );
-    let schema = build_schema(service);
+    let schema = build_schema(service, Default::default());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -71,11 +71,26 @@ pub struct Config {
     /// Most WebSockets open at once (`/graphql` and `/ws` together); more get 503.
     #[arg(long, env = "MAX_WEBSOCKETS", default_value_t = crate::ws::DEFAULT_MAX_SOCKETS)]
     pub max_websockets: usize,
+    /// Deepest selection nesting a GraphQL query may have, leaf fields included.
+    #[arg(long, env = "MAX_DEPTH", default_value_t = crate::graphql::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
+    /// Largest cost a GraphQL query may have (each field 1, pages times their size, each
+    /// top-level field 10,000 more).
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = crate::graphql::DEFAULT_MAX_COMPLEXITY)]
+    pub max_complexity: usize,
 }
 
 impl Config {
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// The GraphQL query limits as configured.
+    pub fn query_limits(&self) -> crate::graphql::QueryLimits {
+        crate::graphql::QueryLimits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+        }
     }
 }
 
@@ -94,6 +109,19 @@ mod tests {
         assert_eq!(
             (c.assistant, c.log_format),
             (AssistantKind::Builtin, LogFormat::Pretty)
+        );
+        assert_eq!(c.query_limits(), crate::graphql::QueryLimits::default());
+    }
+
+    #[test]
+    fn query_limits_come_from_flags() {
+        let c = Config::parse_from(["chatgate", "--max-depth", "5", "--max-complexity", "900"]);
+        assert_eq!(
+            c.query_limits(),
+            crate::graphql::QueryLimits {
+                max_depth: 5,
+                max_complexity: 900
+            }
         );
     }
 

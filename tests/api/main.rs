@@ -11,6 +11,7 @@ mod edge_sockets;
 mod graphql_basics;
 mod graphql_chats;
 mod graphql_conversations;
+mod graphql_cost;
 mod graphql_http;
 mod graphql_limits;
 mod graphql_validation;

@@ -108,6 +108,7 @@ impl AppState {
         let responder = Arc::new(BuiltinResponder::new(clock));
         let sockets = SocketSettings {
             max_sockets: config.max_websockets,
+            max_operations: config.max_socket_operations,
             ..SocketSettings::default()
         };
         Ok(Self::new(store, responder)

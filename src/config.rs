@@ -71,6 +71,10 @@ pub struct Config {
     /// Most WebSockets open at once (`/graphql` and `/ws` together); more get 503.
     #[arg(long, env = "MAX_WEBSOCKETS", default_value_t = crate::ws::DEFAULT_MAX_SOCKETS)]
     pub max_websockets: usize,
+    /// Most operations one WebSocket runs at once (GraphQL operations, `/ws` joins); one more
+    /// is refused with an error for that operation.
+    #[arg(long, env = "MAX_SOCKET_OPERATIONS", default_value_t = crate::ws::DEFAULT_MAX_OPERATIONS)]
+    pub max_socket_operations: usize,
     /// Deepest selection nesting a GraphQL query may have, leaf fields included.
     #[arg(long, env = "MAX_DEPTH", default_value_t = crate::graphql::DEFAULT_MAX_DEPTH)]
     pub max_depth: usize,
@@ -111,6 +115,7 @@ mod tests {
             (AssistantKind::Builtin, LogFormat::Pretty)
         );
         assert_eq!(c.query_limits(), crate::graphql::QueryLimits::default());
+        assert_eq!(c.max_socket_operations, 100);
     }
 
     #[test]

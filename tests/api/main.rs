@@ -32,6 +32,7 @@ mod rest_messages;
 mod rest_openapi;
 mod schema;
 mod shutdown;
+mod socket_operation_cap;
 mod subscriptions;
 mod timestamps;
 mod ws_client;

@@ -10,7 +10,8 @@
 use async_graphql::{Request, Response};
 use serde_json::{Map, Value, json};
 
-use crate::graphql::finish_response;
+use crate::error::AppError;
+use crate::graphql::{finish_response, request_error};
 
 /// A GraphQL WebSocket subprotocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +160,22 @@ pub fn pong(payload: Option<Map<String, Value>>) -> String {
 /// `complete` for operation `id`.
 pub fn complete(id: &str) -> String {
     json!({ "id": id, "type": "complete" }).to_string()
+}
+
+/// Refuses operation `id` before it runs: a graphql-transport-ws `error` message (no
+/// `complete` follows); the legacy protocol sends the error as `data` without a `data` entry,
+/// then `complete`. The id stays free.
+pub fn refusal(protocol: Subprotocol, id: &str, err: &AppError) -> Vec<String> {
+    let errors = json!([request_error(err)]);
+    match protocol {
+        Subprotocol::TransportWs => {
+            vec![json!({ "id": id, "type": "error", "payload": errors }).to_string()]
+        }
+        Subprotocol::LegacyWs => vec![
+            json!({ "id": id, "type": "data", "payload": { "errors": errors } }).to_string(),
+            complete(id),
+        ],
+    }
 }
 
 /// How one result of an operation goes out.

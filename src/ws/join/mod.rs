@@ -213,10 +213,16 @@ impl JoinSession {
     }
 
     /// Subscribes first, then checks the conversation exists, then answers `joined`: no
-    /// message stored after `joined` can be missed.
+    /// message stored after `joined` can be missed. Beyond the socket's operation cap a new
+    /// conversation gets an error frame instead; joining one already joined always answers.
     async fn join(&mut self, socket: &mut WebSocket, raw: &str) -> Result<(), Exit> {
         if let Some(id) = parse_id(raw).filter(|id| self.joined.contains_key(id)) {
             return send(socket, frames::joined(&id.to_string())).await;
+        }
+        let max = self.sockets.settings().max_operations;
+        if self.joined.len() >= max {
+            let err = super::too_many_operations(max);
+            return send(socket, frames::error(&err, Some(raw))).await;
         }
         match self.service.watch_conversation(raw).await {
             Ok((id, rx)) => {

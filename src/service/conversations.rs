@@ -7,7 +7,6 @@ use crate::domain::{
     PageRequest, Role, SortOrder, UserId, parse_id,
 };
 use crate::error::{AppError, AppResult};
-use crate::events::Event;
 use crate::store::MessageQuery;
 use futures::StreamExt;
 
@@ -16,8 +15,7 @@ const EMPTY_REPLY: &str = "I have no answer to that yet.";
 
 impl ChatService {
     pub async fn create_conversation(&self, new: NewConversation) -> AppResult<Conversation> {
-        let stamped = self.store.create_conversation(new).await?;
-        Ok(self.publish(stamped, |c| Event::ConversationCreated(c.clone())))
+        self.store.create_conversation(new).await
     }
 
     /// The conversation, or `None` for an id that names nothing.
@@ -57,11 +55,9 @@ impl ChatService {
 
     /// Deletes the conversation with its messages and returns it as it was.
     pub async fn delete_conversation(&self, id: &str) -> AppResult<Conversation> {
-        let stamped = self
-            .store
+        self.store
             .delete_conversation(require_id(id, "conversation")?)
-            .await?;
-        Ok(self.publish(stamped, |c| Event::ConversationDeleted(c.id)))
+            .await
     }
 
     pub async fn list_conversations(
@@ -75,19 +71,17 @@ impl ChatService {
             .await
     }
 
-    /// Stores the user's message, asks the assistant, stores its reply; both are published.
+    /// Stores the user's message, asks the assistant, stores its reply; the store announces
+    /// both as it commits them.
     pub async fn send_message(
         &self,
         conversation_id: &str,
         new: NewMessage,
     ) -> AppResult<(Message, Message)> {
         let conversation_id = require_id(conversation_id, "conversation")?;
-        let stamped = self.store.append_message(conversation_id, new).await?;
-        let user_message = self.publish(stamped, |m| Event::MessageAdded(m.clone()));
-
+        let user_message = self.store.append_message(conversation_id, new).await?;
         let reply = self.assistant_reply(&user_message).await?;
-        let stamped = self.store.append_message(conversation_id, reply).await?;
-        let assistant_message = self.publish(stamped, |m| Event::MessageAdded(m.clone()));
+        let assistant_message = self.store.append_message(conversation_id, reply).await?;
         Ok((user_message, assistant_message))
     }
 

@@ -113,7 +113,7 @@ pub fn authenticated() -> String {
     json!({ "type": "authenticated" }).to_string()
 }
 
-/// `{"type":"error","error":{"code","message"[,"details"]}}`, with the `conversationId` the
+/// `{"type":"error","error":{"code","message","details"}}`, with the `conversationId` the
 /// error is about when there is one.
 pub fn error(err: &AppError, conversation_id: Option<&str>) -> String {
     let mut frame = err.envelope();
@@ -187,7 +187,7 @@ mod tests {
             json!({
                 "type": "error",
                 "conversationId": "x",
-                "error": {"code": "NOT_FOUND", "message": "conversation not found"}
+                "error": {"code": "NOT_FOUND", "message": "conversation not found", "details": {}}
             })
         );
     }

@@ -17,6 +17,7 @@ use chatgate::app::{self, AppState};
 use chatgate::assistant::BuiltinResponder;
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
+use chatgate::graphql::QueryLimits;
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
@@ -89,6 +90,11 @@ pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>
 pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
     let (state, schema) = system_state().await;
     spawn_state(state.with_edge(edge), None, schema).await
+}
+
+/// Spawns the app with other GraphQL query limits (depth and cost).
+pub async fn spawn_app_with_query_limits(limits: QueryLimits) -> TestApp {
+    spawn_state(system_state().with_query_limits(limits), None).await
 }
 
 /// Spawns the app with the given socket settings (cap, ping interval, init timeout).

@@ -129,7 +129,11 @@ async fn health_db_answers_503_when_the_store_is_unreachable() {
         json!({
             "status": "error",
             "database": "disconnected",
-            "error": {"code": "SERVICE_UNAVAILABLE", "message": "the database is unreachable"}
+            "error": {
+                "code": "SERVICE_UNAVAILABLE",
+                "message": "the database is unreachable",
+                "details": {}
+            }
         })
     );
     assert_eq!(reply.status, 503);

@@ -94,7 +94,8 @@ pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
 
 /// Spawns the app with other GraphQL query limits (depth and cost).
 pub async fn spawn_app_with_query_limits(limits: QueryLimits) -> TestApp {
-    spawn_state(system_state().with_query_limits(limits), None).await
+    let (state, schema) = system_state().await;
+    spawn_state(state.with_query_limits(limits), None, schema).await
 }
 
 /// Spawns the app with the given socket settings (cap, ping interval, init timeout).

@@ -1,10 +1,11 @@
 //! The one statement shape behind every list of chats or conversations: a page in
 //! `(created_at, seq)` order with the list's total, in one statement and so one snapshot.
 //!
-//! The page's first row is found with `OFFSET` over `(created_at, seq)` alone, which an
-//! index-only scan of the index matching the filter answers without reading any record; the
-//! page is then read from that key on. The total comes from a counter query, never from
-//! counting rows.
+//! The total comes from a counter query, never from counting rows. The page's first row is
+//! found with `OFFSET` over `(created_at, seq)` alone, which an index-only scan of the index
+//! matching the filter answers without reading any record, and from the nearer end: an offset
+//! past the middle is counted back from the last row (the exact total says where that is), so
+//! the deepest offsets cost what the middle costs. The page is then read from that key on.
 
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Row};
@@ -39,23 +40,30 @@ impl ListStatement<'_> {
             params,
         } = self;
         let (offset, limit) = (params + 1, params + 2);
-        let (direction, from) = match order {
-            SortOrder::Asc => ("ASC", ">="),
-            SortOrder::Desc => ("DESC", "<="),
+        let (direction, reverse, from) = match order {
+            SortOrder::Asc => ("ASC", "DESC", ">="),
+            SortOrder::Desc => ("DESC", "ASC", "<="),
         };
         let order_by = format!("created_at {direction}, seq {direction}");
+        let reversed = format!("created_at {reverse}, seq {reverse}");
+        let total_now = "(SELECT coalesce(total, 0) FROM counted)";
         format!(
-            "WITH start AS ( \
-                 SELECT created_at, seq FROM {table} WHERE {condition} \
-                 ORDER BY {order_by} OFFSET ${offset} LIMIT 1 \
+            "WITH counted AS (SELECT ({total})::bigint AS total), \
+             start AS ( \
+                 (SELECT created_at, seq FROM {table} WHERE {condition} \
+                     AND ${offset} * 2 <= {total_now} \
+                     ORDER BY {order_by} OFFSET ${offset} LIMIT 1) \
+                 UNION ALL \
+                 (SELECT created_at, seq FROM {table} WHERE {condition} \
+                     AND ${offset} * 2 > {total_now} AND ${offset} < {total_now} \
+                     ORDER BY {reversed} OFFSET greatest({total_now} - 1 - ${offset}, 0) LIMIT 1) \
              ), \
              page AS ( \
                  SELECT {columns}, seq FROM {table} WHERE {condition} \
                  AND (created_at, seq) {from} (SELECT created_at, seq FROM start) \
                  ORDER BY {order_by} LIMIT ${limit} \
              ) \
-             SELECT ({total})::bigint AS total, page.* \
-             FROM (SELECT 1) AS one LEFT JOIN page ON TRUE \
+             SELECT counted.total, page.* FROM counted LEFT JOIN page ON TRUE \
              ORDER BY page.{order_by}"
         )
     }

@@ -96,7 +96,7 @@ async fn assert_lists_agree(
     ids: &HashMap<Uuid, Uuid>,
     step: usize,
 ) {
-    let pages = [(100, 0), (3, 2), (0, 1), (5, 10_000)];
+    let pages = [(100, 0), (3, 2), (0, 1), (4, 70), (5, 10_000)];
     for filter in filters() {
         for order in [SortOrder::Asc, SortOrder::Desc] {
             for (limit, offset) in pages {

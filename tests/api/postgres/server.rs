@@ -119,21 +119,22 @@ async fn a_page_of_conversations_with_their_latest_messages_costs_the_same_state
     }
     let mut statements = Vec::new();
     for n in [5, 50] {
-        proxy.reset();
-        let reply = app.graphql(NESTED_PAGE, json!({ "n": n })).await;
-        let page = &reply.data()["conversations"]["conversations"];
-        assert_eq!(page.as_array().unwrap().len(), n);
-        for conversation in page.as_array().unwrap() {
-            assert_eq!(conversation["messageCount"], 2);
-            assert_eq!(
-                conversation["messages"]["messages"]
-                    .as_array()
-                    .unwrap()
-                    .len(),
-                2
-            );
+        // The fewest of two runs: the notification listener's idle check (one statement every
+        // 10 quiet seconds) goes through the proxy too and may land in one of them.
+        let mut fewest = usize::MAX;
+        for _ in 0..2 {
+            proxy.reset();
+            let reply = app.graphql(NESTED_PAGE, json!({ "n": n })).await;
+            let page = &reply.data()["conversations"]["conversations"];
+            assert_eq!(page.as_array().unwrap().len(), n);
+            for conversation in page.as_array().unwrap() {
+                assert_eq!(conversation["messageCount"], 2);
+                let messages = conversation["messages"]["messages"].as_array().unwrap();
+                assert_eq!(messages.len(), 2);
+            }
+            fewest = fewest.min(proxy.statements());
         }
-        statements.push(proxy.statements());
+        statements.push(fewest);
     }
     // One for the page with its total, one for every conversation's messages.
     assert_eq!(statements, [2, 2]);

@@ -1,7 +1,6 @@
 //! Builds the application (state, schema, router) and serves it until a shutdown signal.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -9,7 +8,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use tokio::net::TcpListener;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -22,6 +20,7 @@ use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
 use crate::playground;
 use crate::rest;
+use crate::server;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
 use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
@@ -163,23 +162,6 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
-/// WebSockets outlive this (they are no longer HTTP requests): wrap `shutdown` in
-/// [`Sockets::shutdown_on`] so they close with 1001 as draining starts, and wait for
-/// [`Sockets::drained`] after this returns.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
-
 /// Starts listening for SIGINT and SIGTERM at once (so a signal that arrives while the server
 /// is still starting stops it gracefully instead of killing it) and resolves on the first.
 pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
@@ -210,7 +192,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
     let state = AppState::from_config(&config)?;
-    let listener = TcpListener::bind((config.host, config.port)).await?;
+    let listener = server::bind(config.host, config.port).await?;
     let address = listener.local_addr()?;
     let shown_host = if address.ip().is_unspecified() {
         "localhost".to_string()
@@ -227,7 +209,12 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let stopped = sockets.shutdown_on(async {
         let _ = stop_rx.await;
     });
-    let server = tokio::spawn(serve(listener, router(state), stopped));
+    let server = tokio::spawn(server::serve(
+        listener,
+        router(state),
+        config.server_settings(),
+        stopped,
+    ));
     signal.await;
     tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
     let _ = stop_tx.send(());

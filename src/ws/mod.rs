@@ -136,7 +136,7 @@ impl Sockets {
     }
 
     /// A future that waits for `signal`, then shuts the sockets down: give it to
-    /// [`crate::app::serve`] so sockets close as soon as the listener starts draining.
+    /// [`crate::server::serve`] so sockets close as soon as the listener starts draining.
     pub fn shutdown_on(
         &self,
         signal: impl Future<Output = ()> + Send + 'static,

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod concurrency;
+mod connection_timeouts;
 mod counting_store;
 mod dataloader;
 mod edge;

@@ -12,10 +12,10 @@ use chatgate::app::{self, AppState};
 use chatgate::assistant::BuiltinResponder;
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
+use chatgate::server::{self, ServerSettings};
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use graphql::GraphqlReply;
@@ -113,17 +113,36 @@ fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
     AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
 }
 
+/// Spawns the app with the given HTTP connection timeouts.
+pub async fn spawn_app_with_server(settings: ServerSettings) -> TestApp {
+    spawn_serving(system_state(), None, settings).await
+}
+
 async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
+    spawn_serving(state, manual, ServerSettings::default()).await
+}
+
+async fn spawn_serving(
+    state: AppState,
+    manual: Option<Arc<ManualClock>>,
+    settings: ServerSettings,
+) -> TestApp {
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    let listener = server::bind(loopback, 0).await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = sockets.shutdown_on(async {
         let _ = stopped.await;
     });
-    let server = tokio::spawn(app::serve(listener, app::router(state), shutdown));
+    let server = tokio::spawn(server::serve(
+        listener,
+        app::router(state),
+        settings,
+        shutdown,
+    ));
     TestApp {
         address,
         client: reqwest::Client::new(),

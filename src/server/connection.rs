@@ -64,8 +64,12 @@ impl Activity {
         if updated != *phase {
             *phase = updated;
             drop(phase);
-            // One watchdog per connection: a stored permit wakes it even if it is not waiting yet.
-            self.changed.notify_one();
+            // A busy connection has no deadline: the watchdog finds that out when its current
+            // sleep ends, so only a new deadline needs to wake it. One watchdog per connection:
+            // a stored permit wakes it even if it is not waiting yet.
+            if !matches!(updated, Phase::Busy(_)) {
+                self.changed.notify_one();
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod errors;
 mod http;
+mod limits;
 mod loaders;
 mod mutation;
 mod query;
@@ -18,6 +19,7 @@ use async_graphql::{Context, Schema};
 
 pub use errors::{ErrorCodes, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
+pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -46,6 +48,8 @@ pub fn build_schema(service: ChatService) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
+        // First, so it refuses oversized documents before anything else parses them.
+        .extension(limits::Limits)
         .extension(RequiredVariables)
         .extension(ErrorCodes)
         .limit_depth(MAX_DEPTH)

@@ -8,6 +8,7 @@ mod counting_store;
 mod dataloader;
 mod edge;
 mod edge_sockets;
+mod graphql_amplification;
 mod graphql_basics;
 mod graphql_chats;
 mod graphql_conversations;

@@ -3,6 +3,12 @@
 //!
 //! It knows nothing of routes or WebSockets: an upgraded connection leaves it (and its drain)
 //! the moment the upgrade completes.
+//!
+//! A head the HTTP parser cannot read never reaches the router, and hyper answers it itself
+//! with an empty body before any path is known, so no API's error shape can be chosen: a
+//! request line or header that is not HTTP/1 (400), more than [`PARSER_MAX_HEADERS`] headers
+//! or a head over hyper's read buffer of about 400 KB (431), and a URI over 65,534 bytes (414).
+//! Smaller heads that break the documented limits are refused by the edge in the API's shape.
 
 mod connection;
 
@@ -23,6 +29,11 @@ use connection::{Activity, ConnectionService, Watched};
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 /// Default of [`ServerSettings::keep_alive_timeout`], in seconds.
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT_SECS: u64 = 60;
+
+/// Most header lines the HTTP parser reads before it refuses a head itself (431, empty body).
+/// Twice the edge's own limit ([`crate::edge::MAX_HEADERS`]), so a client a little over that
+/// limit is told so in the API's error shape.
+pub const PARSER_MAX_HEADERS: usize = 2 * crate::edge::MAX_HEADERS;
 
 /// How long a connection may take over the parts of HTTP that happen before the router sees a
 /// request, and after it answered.
@@ -115,7 +126,8 @@ async fn serve_connection(
     let service = ConnectionService::new(router, peer, activity.clone());
     let mut http = hyper::server::conn::http1::Builder::new();
     // The connection's own clock ([`connection::expired`]) times heads and idle spells.
-    http.header_read_timeout(None);
+    http.header_read_timeout(None)
+        .max_headers(PARSER_MAX_HEADERS);
     let connection = http.serve_connection(io, service).with_upgrades();
     tokio::pin!(connection);
     let expired = connection::expired(activity, settings);

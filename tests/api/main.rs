@@ -20,6 +20,7 @@ mod keys_not_logged;
 mod live_across;
 mod live_lag;
 mod null_propagation;
+mod oversized_requests;
 mod pagination;
 mod playground;
 mod rest_chat_lists;

@@ -32,7 +32,7 @@ pub struct Config {
     /// Port; 0 picks any free port (the chosen one is logged).
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
-    /// Requests per minute per client IP; 0 turns limiting off.
+    /// Requests per minute per client (an IPv4 address or an IPv6 /64); 0 turns limiting off.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 100)]
     pub rate_limit: u32,
     /// Comma-separated allowed CORS origins.

@@ -7,6 +7,7 @@ mod connection_timeouts;
 mod counting_store;
 mod dataloader;
 mod edge;
+mod edge_client_keys;
 mod edge_sockets;
 mod graphql_amplification;
 mod graphql_basics;

@@ -2,12 +2,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -20,7 +23,7 @@ use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
 use crate::playground;
 use crate::rest;
-use crate::server;
+use crate::server::{self, ServerSettings};
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
 use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
@@ -162,6 +165,35 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
+/// Serves the application on `listener` until `shutdown` resolves, then stops in this order,
+/// all within `timeout`: stop accepting connections; let in-flight HTTP requests finish (for at
+/// most three quarters of `timeout`, so sockets keep time to close); let every WebSocket deliver
+/// what its subscriptions hold, the events of those requests included; close the sockets with
+/// 1001. Returns `false` if something was still running when `timeout` ran out.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()> + Send,
+    timeout: Duration,
+) -> bool {
+    let sockets = state.sockets.clone();
+    let (signalled, signalled_at) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(Instant::now());
+    };
+    let http_drained =
+        server::serve(listener, router(state), settings, shutdown, timeout * 3 / 4).await;
+    // `server::serve` returns only after the shutdown future resolved.
+    let deadline = signalled_at.await.unwrap_or_else(|_| Instant::now()) + timeout;
+    sockets.shut_down();
+    let sockets_closed = tokio::time::timeout_at(deadline, sockets.drained())
+        .await
+        .is_ok();
+    http_drained && sockets_closed
+}
+
 /// Starts listening for SIGINT and SIGTERM at once (so a signal that arrives while the server
 /// is still starting stops it gracefully instead of killing it) and resolves on the first.
 pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
@@ -204,28 +236,22 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         playground = %format!("http://{shown_host}:{}/playground", address.port()),
         "chatgate listening"
     );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let sockets = state.sockets.clone();
-    let stopped = sockets.shutdown_on(async {
-        let _ = stop_rx.await;
-    });
-    let server = tokio::spawn(server::serve(
-        listener,
-        router(state),
-        config.server_settings(),
-        stopped,
-    ));
-    signal.await;
-    tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
-    let _ = stop_tx.send(());
-    let drained = async {
-        let served = server.await;
-        sockets.drained().await;
-        served
+    let shutdown_timeout = config.shutdown_timeout;
+    let signalled = async move {
+        signal.await;
+        tracing::info!(timeout_secs = shutdown_timeout, "shutting down");
     };
-    match tokio::time::timeout(config.shutdown_timeout(), drained).await {
-        Ok(joined) => joined??,
-        Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
+    let settings = config.server_settings();
+    if !serve(
+        listener,
+        state,
+        settings,
+        signalled,
+        config.shutdown_timeout(),
+    )
+    .await
+    {
+        tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway");
     }
     tracing::info!("stopped");
     Ok(())

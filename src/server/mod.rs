@@ -63,14 +63,17 @@ pub async fn bind(host: IpAddr, port: u16) -> io::Result<TcpListener> {
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets every
 /// HTTP connection finish the request it is serving (idle ones close at once) and returns once
-/// all are closed. Handlers see the peer as `ConnectInfo<SocketAddr>`.
+/// all are closed, or after `drain_limit`, closing whatever is left: `false` then. Handlers see
+/// the peer as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()> + Send,
-) -> io::Result<()> {
+    drain_limit: Duration,
+) -> bool {
     let draining = CancellationToken::new();
+    let closing = CancellationToken::new();
     let connections = TaskTracker::new();
     tokio::pin!(shutdown);
     loop {
@@ -80,9 +83,17 @@ pub async fn serve(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let connection =
-                    serve_connection(stream, peer, router.clone(), settings, draining.clone());
-                connections.spawn(connection);
+                let ending = Ending {
+                    draining: draining.clone(),
+                    closing: closing.clone(),
+                };
+                connections.spawn(serve_connection(
+                    stream,
+                    peer,
+                    router.clone(),
+                    settings,
+                    ending,
+                ));
             }
             Err(error) if is_connection_error(&error) => {}
             Err(error) => {
@@ -98,8 +109,21 @@ pub async fn serve(
     drop(listener);
     draining.cancel();
     connections.close();
-    connections.wait().await;
-    Ok(())
+    let drained = tokio::time::timeout(drain_limit, connections.wait())
+        .await
+        .is_ok();
+    if !drained {
+        closing.cancel();
+        connections.wait().await;
+    }
+    drained
+}
+
+/// How a connection learns that the server stops: first to finish its request and close
+/// (`draining`), then, past the drain limit, to close at once (`closing`).
+struct Ending {
+    draining: CancellationToken,
+    closing: CancellationToken,
 }
 
 /// Errors of one connection that was already gone when accepted; the next accept may succeed.
@@ -119,7 +143,7 @@ async fn serve_connection(
     peer: SocketAddr,
     router: Router,
     settings: ServerSettings,
-    draining: CancellationToken,
+    ending: Ending,
 ) {
     let activity = Activity::accepted();
     let io = TokioIo::new(Watched::new(stream, activity.clone()));
@@ -145,10 +169,11 @@ async fn serve_connection(
                 tracing::debug!(%peer, reason, "closing connection");
                 return;
             }
-            () = draining.cancelled(), if !drain_started => {
+            () = ending.draining.cancelled(), if !drain_started => {
                 drain_started = true;
                 connection.as_mut().graceful_shutdown();
             }
+            () = ending.closing.cancelled() => return,
         }
     }
 }

@@ -34,6 +34,7 @@ mod rest_messages;
 mod rest_openapi;
 mod schema;
 mod shutdown;
+mod shutdown_order;
 mod subscriptions;
 mod timestamps;
 mod ws_client;

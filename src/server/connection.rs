@@ -183,6 +183,7 @@ pub struct ConnectionService {
 }
 
 impl ConnectionService {
+    /// The service for one connection from `peer`, moving `activity`.
     pub fn new(router: Router, peer: SocketAddr, activity: Arc<Activity>) -> Self {
         Self {
             router,
@@ -221,6 +222,7 @@ pub struct Watched<S> {
 }
 
 impl<S> Watched<S> {
+    /// `inner`, reporting arriving bytes to `activity`.
     pub fn new(inner: S, activity: Arc<Activity>) -> Self {
         Self { inner, activity }
     }

@@ -1,8 +1,8 @@
 //! Builds the application (state, schema, router) and serves it until a shutdown signal.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::http::header;
@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -21,6 +22,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
 use crate::rest;
+use crate::server::{self, ServerSettings};
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
 use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
@@ -170,21 +172,33 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
-/// WebSockets outlive this (they are no longer HTTP requests): wrap `shutdown` in
-/// [`Sockets::shutdown_on`] so they close with 1001 as draining starts, and wait for
-/// [`Sockets::drained`] after this returns.
+/// Serves the application on `listener` until `shutdown` resolves, then stops in this order,
+/// all within `timeout`: stop accepting connections; let in-flight HTTP requests finish (for at
+/// most three quarters of `timeout`, so sockets keep time to close); let every WebSocket deliver
+/// what its subscriptions hold, the events of those requests included; close the sockets with
+/// 1001. Returns `false` if something was still running when `timeout` ran out.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    state: AppState,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()> + Send,
+    timeout: Duration,
+) -> bool {
+    let sockets = state.sockets.clone();
+    let (signalled, signalled_at) = tokio::sync::oneshot::channel();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(Instant::now());
+    };
+    let http_drained =
+        server::serve(listener, router(state), settings, shutdown, timeout * 3 / 4).await;
+    // `server::serve` returns only after the shutdown future resolved.
+    let deadline = signalled_at.await.unwrap_or_else(|_| Instant::now()) + timeout;
+    sockets.shut_down();
+    let sockets_closed = tokio::time::timeout_at(deadline, sockets.drained())
+        .await
+        .is_ok();
+    http_drained && sockets_closed
 }
 
 /// Starts listening for SIGINT and SIGTERM at once (so a signal that arrives while the server
@@ -217,7 +231,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
     let state = AppState::from_config(&config)?;
-    let listener = TcpListener::bind((config.host, config.port)).await?;
+    let listener = server::bind(config.host, config.port).await?;
     let address = listener.local_addr()?;
     let shown_host = if address.ip().is_unspecified() {
         "localhost".to_string()
@@ -229,23 +243,22 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         playground = %format!("http://{shown_host}:{}/playground", address.port()),
         "chatgate listening"
     );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let sockets = state.sockets.clone();
-    let stopped = sockets.shutdown_on(async {
-        let _ = stop_rx.await;
-    });
-    let server = tokio::spawn(serve(listener, router(state), stopped));
-    signal.await;
-    tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
-    let _ = stop_tx.send(());
-    let drained = async {
-        let served = server.await;
-        sockets.drained().await;
-        served
+    let shutdown_timeout = config.shutdown_timeout;
+    let signalled = async move {
+        signal.await;
+        tracing::info!(timeout_secs = shutdown_timeout, "shutting down");
     };
-    match tokio::time::timeout(config.shutdown_timeout(), drained).await {
-        Ok(joined) => joined??,
-        Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
+    let settings = config.server_settings();
+    if !serve(
+        listener,
+        state,
+        settings,
+        signalled,
+        config.shutdown_timeout(),
+    )
+    .await
+    {
+        tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway");
     }
     tracing::info!("stopped");
     Ok(())

@@ -18,6 +18,7 @@ pub mod events;
 pub mod graphql;
 pub mod playground;
 pub mod rest;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;

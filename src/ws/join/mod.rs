@@ -16,7 +16,7 @@ use tokio_stream::StreamMap;
 use uuid::Uuid;
 
 use self::frames::ClientFrame;
-use super::{Admission, Exit, RETRY_AFTER_SECS, Session, Sockets};
+use super::{Admission, Drain, Exit, RETRY_AFTER_SECS, Session, Sockets};
 use crate::domain::parse_id;
 use crate::error::{AppError, ErrorCode};
 use crate::events::{Change, LiveItem, LiveStream};
@@ -75,6 +75,7 @@ enum Wake {
     AuthTimeout,
     Keepalive,
     Push(Uuid, LiveItem),
+    Shutdown,
 }
 
 impl Session for JoinSession {
@@ -103,8 +104,10 @@ impl JoinSession {
         let auth_deadline = tokio::time::sleep(self.sockets.settings().init_timeout);
         tokio::pin!(auth_deadline);
         let mut keepalive = self.sockets.keepalive();
+        let sockets = self.sockets.clone();
         loop {
             let wake = tokio::select! {
+                () = sockets.shutting_down() => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut auth_deadline, if !self.authenticated => Wake::AuthTimeout,
                 _ = keepalive.tick() => Wake::Keepalive,
@@ -118,11 +121,24 @@ impl JoinSession {
                 // A WebSocket ping: browsers answer it themselves, and idle proxies see traffic.
                 Wake::Keepalive => super::send(socket, Message::Ping(Default::default())).await,
                 Wake::Push(id, push) => self.on_push(socket, id, push).await,
+                Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
                 return exit;
             }
         }
+    }
+
+    /// At shutdown: delivers what the joined conversations still hold (messages of requests
+    /// that finished before), then ends with 1001.
+    async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
+        let drain = Drain::start();
+        while let Some((id, push)) = drain.next(&mut self.joined).await {
+            if let Err(exit) = self.on_push(socket, id, push).await {
+                return exit;
+            }
+        }
+        Exit::going_away()
     }
 
     async fn on_frame(

@@ -11,14 +11,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chatgate::app::{self, AppState};
-use chatgate::assistant::BuiltinResponder;
+use chatgate::assistant::{BuiltinResponder, Responder};
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::graphql::QueryLimits;
+use chatgate::server::{self, ServerSettings};
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use graphql::GraphqlReply;
@@ -35,7 +35,7 @@ pub struct TestApp {
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: Option<tokio::task::JoinHandle<bool>>,
 }
 
 /// Every field of `Chat`, for whole-object assertions.
@@ -44,6 +44,9 @@ pub const CHAT_FIELDS: &str = "id title description active priority userId creat
 pub const CONVERSATION_FIELDS: &str = "id userId metadata createdAt updatedAt messageCount";
 /// Every scalar field of `Message`, for whole-object assertions.
 pub const MESSAGE_FIELDS: &str = "id conversationId role content metadata createdAt";
+
+/// The shutdown timeout of every test app: how long a graceful stop may take.
+pub const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The instant every manual clock starts at.
 pub const START: &str = "2025-10-04T12:00:00.000Z";
@@ -121,17 +124,44 @@ fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
     AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
 }
 
+/// Spawns the app with `responder` as its assistant.
+pub async fn spawn_app_with_responder(responder: Arc<dyn Responder>) -> TestApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock));
+    spawn_state(AppState::new(store, responder), None).await
+}
+
+/// Spawns the app with the given HTTP connection timeouts.
+pub async fn spawn_app_with_server(settings: ServerSettings) -> TestApp {
+    spawn_serving(system_state(), None, settings).await
+}
+
 async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
+    spawn_serving(state, manual, ServerSettings::default()).await
+}
+
+async fn spawn_serving(
+    state: AppState,
+    manual: Option<Arc<ManualClock>>,
+    settings: ServerSettings,
+) -> TestApp {
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    let listener = server::bind(loopback, 0).await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
-    let shutdown = sockets.shutdown_on(async {
+    let shutdown = async {
         let _ = stopped.await;
-    });
-    let server = tokio::spawn(app::serve(listener, app::router(state), shutdown));
+    };
+    let server = tokio::spawn(app::serve(
+        listener,
+        state,
+        settings,
+        shutdown,
+        SHUTDOWN_TIMEOUT,
+    ));
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -165,17 +195,24 @@ impl TestApp {
         self.edge.tracked_clients()
     }
 
-    /// Stops the server gracefully and waits for it and every socket to finish.
-    pub async fn shutdown(mut self) {
+    /// Starts a graceful stop (as SIGTERM does) without waiting for it: the listener closes,
+    /// requests in flight go on.
+    pub fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the server gracefully and waits for it and every socket to finish.
+    pub async fn shutdown(mut self) {
+        self.begin_shutdown();
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ran");
+            let in_time = server.await.expect("server task");
+            assert!(
+                in_time,
+                "requests and sockets finish within the shutdown timeout"
+            );
         }
-        tokio::time::timeout(std::time::Duration::from_secs(10), self.sockets.drained())
-            .await
-            .expect("every socket closes within the drain time");
     }
 }
 

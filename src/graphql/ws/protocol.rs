@@ -185,13 +185,11 @@ pub fn complete(id: &str) -> String {
 /// `complete` follows); the legacy protocol sends the error as `data` without a `data` entry,
 /// then `complete`. The id stays free.
 pub fn refusal(protocol: Subprotocol, id: &str, err: &AppError) -> Vec<String> {
-    let errors = json!([request_error(err)]);
+    let errors = [request_error(err)];
     match protocol {
-        Subprotocol::TransportWs => {
-            vec![json!({ "id": id, "type": "error", "payload": errors }).to_string()]
-        }
+        Subprotocol::TransportWs => vec![operation_frame(id, "error", &errors)],
         Subprotocol::LegacyWs => vec![
-            json!({ "id": id, "type": "data", "payload": { "errors": errors } }).to_string(),
+            operation_frame(id, "data", &json!({ "errors": errors })),
             complete(id),
         ],
     }

@@ -2,8 +2,8 @@
 //! send and rendering of what the server sends. No I/O and no state here.
 //!
 //! - `graphql-transport-ws` is the protocol of the `graphql-ws` npm library
-//!   (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); a message of a type or shape it does not define is an
-//!   error the session answers with close 4400.
+//!   (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); a message of a type or
+//!   shape it does not define is an error the session answers with close 4400.
 //! - `graphql-ws` (despite its name) is the legacy protocol of `subscriptions-transport-ws`:
 //!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
 

@@ -10,13 +10,17 @@ use crate::domain::{Chat, Conversation, Message};
 /// its position, a chat with its version), so subscribers never read the store to render one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
+    /// A new chat, at version 1.
     ChatCreated(Chat),
+    /// A chat after an update that changed a value, or a toggle, at its new version.
     ChatUpdated(Chat),
     /// The chat as it was, its version moved one past its last change.
     ChatDeleted(Chat),
+    /// A new conversation (delivered on no topic: nobody can watch it before it exists).
     ConversationCreated(Conversation),
     /// The conversation and all its messages are gone; ends the conversation's topic.
     ConversationDeleted(Uuid),
+    /// A stored message, with its position in its conversation.
     MessageAdded(Message),
     /// A piece of an assistant reply being written, never stored: delivered on its
     /// conversation's topic between the stored messages around it. `message_id` names the reply

@@ -19,8 +19,9 @@ use super::protocol::{self, ClientMessage, Subprotocol};
 use crate::graphql::ChatSchema;
 use crate::ws::{self, Admission, Drain, Exit, Session, Sockets};
 
-/// graphql-transport-ws close codes (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); the legacy protocol
-/// uses the same ones.
+/// graphql-transport-ws close codes
+/// (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); the legacy protocol uses
+/// the same ones.
 pub mod close {
     /// A message the protocol does not define, or of the wrong shape.
     pub const BAD_REQUEST: u16 = 4400;

@@ -1,5 +1,5 @@
-//! The frames of the `/ws` join protocol (docs/api.md, "The /ws join protocol"): checking what clients
-//! send and rendering what the server sends. No I/O and no state here.
+//! The frames of the `/ws` join protocol (docs/api.md, "The /ws join protocol"): checking what
+//! clients send and rendering what the server sends. No I/O and no state here.
 
 use serde_json::{Map, Value, json};
 

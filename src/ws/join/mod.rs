@@ -1,5 +1,5 @@
-//! `GET /ws`: the join protocol of docs/api.md ("The /ws join protocol"). A socket joins conversations
-//! and gets each new message there in the REST message shape, until it leaves, the
+//! `GET /ws`: the join protocol of docs/api.md ("The /ws join protocol"). A socket joins
+//! conversations and gets each new message there in the REST message shape, until it leaves, the
 //! conversation is deleted, or it falls more than the feed's backlog behind (an error frame
 //! with `SUBSCRIPTION_LAGGED`, then `left`). Each joined conversation is one live stream from
 //! the service, which this module only renders. Client mistakes answer an error frame and keep

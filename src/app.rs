@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::assistant::{BuiltinResponder, Responder};
+use crate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
@@ -93,13 +93,20 @@ impl AppState {
         if config.database_url.is_some() {
             return Err("the PostgreSQL store is not available in this build yet".into());
         }
-        if config.assistant == AssistantKind::Openai {
-            return Err(
-                "the OpenAI-compatible assistant is not available in this build yet".into(),
-            );
-        }
         let store = Arc::new(MemoryStore::new(clock.clone()));
-        let responder = Arc::new(BuiltinResponder::new(clock));
+        let responder: Arc<dyn Responder> = match config.assistant {
+            AssistantKind::Builtin => Arc::new(BuiltinResponder::new(clock)),
+            AssistantKind::Openai => {
+                let openai = OpenAiConfig::from_args(&config.openai)?;
+                tracing::info!(
+                    model = %openai.model,
+                    host = openai.endpoint.host_str().unwrap_or_default(),
+                    key = openai.api_key.is_some(),
+                    "assistant: OpenAI-compatible"
+                );
+                Arc::new(OpenAiResponder::new(openai)?)
+            }
+        };
         let sockets = SocketSettings {
             max_sockets: config.max_websockets,
             ..SocketSettings::default()
@@ -224,6 +231,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let sockets = state.sockets.clone();
+    let service = state.service.clone();
     let stopped = sockets.shutdown_on(async {
         let _ = stop_rx.await;
     });
@@ -234,6 +242,8 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let drained = async {
         let served = server.await;
         sockets.drained().await;
+        // Replies still being written are stored before the process ends.
+        service.replies_finished().await;
         served
     };
     match tokio::time::timeout(config.shutdown_timeout(), drained).await {

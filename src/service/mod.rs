@@ -7,10 +7,15 @@
 
 mod chats;
 mod conversations;
+mod replies;
+mod turns;
 
 use std::sync::Arc;
 
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
+
+use self::turns::Turns;
 
 use crate::assistant::Responder;
 use crate::domain::parse_id;
@@ -33,8 +38,6 @@ pub mod defaults {
     pub const MESSAGES_LIMIT: u64 = 100;
     /// How many of the latest messages a conversation's detail view embeds.
     pub const EMBEDDED_MESSAGES: u64 = 100;
-    /// How many recent messages the assistant sees.
-    pub const ASSISTANT_HISTORY: u64 = 20;
 }
 
 /// Cheap to clone; the shared state behind every transport.
@@ -43,6 +46,10 @@ pub struct ChatService {
     store: Arc<dyn Store>,
     hub: EventHub,
     responder: Arc<dyn Responder>,
+    /// One exchange at a time per conversation.
+    turns: Arc<Turns>,
+    /// The running exchanges, which outlive the requests that started them.
+    replies: TaskTracker,
 }
 
 impl ChatService {
@@ -51,6 +58,8 @@ impl ChatService {
             store,
             hub,
             responder,
+            turns: Arc::default(),
+            replies: TaskTracker::new(),
         }
     }
 

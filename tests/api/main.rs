@@ -2,6 +2,9 @@
 
 mod helpers;
 
+mod assistant_failures;
+mod assistant_keys;
+mod assistant_openai;
 mod concurrency;
 mod counting_store;
 mod dataloader;

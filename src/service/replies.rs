@@ -1,0 +1,249 @@
+//! The assistant's turn: the service, not the request, owns it.
+//!
+//! Sending a message runs as a task of its own: it waits for the conversation's turn, stores
+//! the user's message, streams the reply and stores it. The request only waits for the
+//! outcome, so a client that disconnects or a request that times out cancels nothing; the
+//! reply is stored and announced all the same. If the assistant fails, nothing is stored as a
+//! reply and the error (`ASSISTANT_UNAVAILABLE`) carries the stored user message, so a client
+//! can ask for the reply again with `regenerate_reply`.
+
+use std::future::Future;
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::{ChatService, defaults, require_id};
+use crate::assistant::{ReplyPiece, ReplyRequest};
+use crate::domain::{
+    MESSAGE_MAX_CHARS, Message, MessageContent, MessageFilter, Metadata, NewMessage, PageRequest,
+    Role, SortOrder,
+};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::events::Event;
+use crate::store::MessageQuery;
+
+impl ChatService {
+    /// Stores the user's message, then the assistant's reply to it; both are announced. Runs
+    /// to the end even if the caller stops waiting. Within a conversation one exchange runs
+    /// at a time: this waits for the reply being written before storing its message.
+    pub async fn send_message(
+        &self,
+        conversation_id: &str,
+        new: NewMessage,
+    ) -> AppResult<(Message, Message)> {
+        let conversation_id = require_id(conversation_id, "conversation")?;
+        let service = self.clone();
+        self.detached(async move {
+            let _turn = service.turns.take(conversation_id).await;
+            let stamped = service.store.append_message(conversation_id, new).await?;
+            let user_message = service.publish(stamped, |m| Event::MessageAdded(m.clone()));
+            let reply = service.answer(&user_message).await;
+            Ok((
+                user_message.clone(),
+                with_user_message(reply, &user_message)?,
+            ))
+        })
+        .await
+    }
+
+    /// Produces the missing reply to a user message whose reply failed. The message must be
+    /// its conversation's latest (nothing answered it or came after it).
+    pub async fn regenerate_reply(&self, message_id: &str) -> AppResult<Message> {
+        let message_id = require_id(message_id, "message")?;
+        let service = self.clone();
+        self.detached(async move {
+            let asked = service.store.get_message(message_id).await?;
+            let asked = asked.ok_or_else(|| AppError::not_found("message"))?;
+            let _turn = service.turns.take(asked.conversation_id).await;
+            if asked.role != Role::User {
+                return Err(AppError::invalid_field(
+                    "messageId",
+                    "must name a user message",
+                ));
+            }
+            match service.latest_message(asked.conversation_id).await? {
+                None => return Err(AppError::not_found("message")),
+                Some(latest) if latest.id != asked.id => {
+                    return Err(AppError::invalid_field(
+                        "messageId",
+                        "already has a reply or later messages: only the conversation's \
+                         latest message can be answered again",
+                    ));
+                }
+                Some(_) => {}
+            }
+            let reply = service.answer(&asked).await;
+            with_user_message(reply, &asked)
+        })
+        .await
+    }
+
+    /// Runs `work` as a task of the service: it finishes even if the caller stops waiting.
+    async fn detached<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = AppResult<T>> + Send + 'static,
+    ) -> AppResult<T> {
+        self.replies
+            .spawn(work)
+            .await
+            .unwrap_or_else(|failed| Err(AppError::internal(failed)))
+    }
+
+    /// Waits until every exchange started so far has finished (for a graceful shutdown).
+    pub async fn replies_finished(&self) {
+        self.replies.close();
+        self.replies.wait().await;
+    }
+
+    /// How many conversations have an exchange running or waiting; 0 once all have finished.
+    pub fn exchanges_in_progress(&self) -> usize {
+        self.turns.active()
+    }
+
+    /// The conversation's newest message; `None` when the conversation is gone.
+    async fn latest_message(&self, conversation_id: uuid::Uuid) -> AppResult<Option<Message>> {
+        let query = MessageQuery {
+            conversation_id,
+            filter: MessageFilter::default(),
+            order: SortOrder::Desc,
+            page: PageRequest::clamped(1, 0),
+        };
+        let page = self.store.list_messages(&[query]).await?.pop().flatten();
+        Ok(page.and_then(|page| page.items.into_iter().next()))
+    }
+
+    /// Streams the assistant's answer to `asked` (already stored) and stores it whole.
+    async fn answer(&self, asked: &Message) -> AppResult<Message> {
+        let request = self.reply_request(asked).await?;
+        let mut pieces = self.responder.respond(request).await.map_err(unavailable)?;
+        let mut reply = ReplyText::default();
+        let mut metadata = Metadata::new();
+        while let Some(piece) = pieces.next().await {
+            match piece.map_err(unavailable)? {
+                ReplyPiece::Text(text) => {
+                    reply.push(&text);
+                    if reply.is_full() {
+                        metadata.insert("finishReason".into(), json!("length"));
+                        break;
+                    }
+                }
+                ReplyPiece::Info(info) => metadata.extend(info),
+            }
+        }
+        let content = MessageContent::parse(reply.text).map_err(|_| {
+            AppError::assistant_unavailable("The assistant is unavailable: the reply was empty")
+        })?;
+        let new = NewMessage {
+            role: Role::Assistant,
+            content,
+            metadata,
+        };
+        let stamped = self
+            .store
+            .append_message(asked.conversation_id, new)
+            .await?;
+        Ok(self.publish(stamped, |m| Event::MessageAdded(m.clone())))
+    }
+
+    /// The conversation and its latest messages up to `asked`, as the responder wants them.
+    async fn reply_request(&self, asked: &Message) -> AppResult<ReplyRequest> {
+        let conversation_id = asked.conversation_id;
+        let wanted = self
+            .responder
+            .history_messages()
+            .clamp(1, defaults::MESSAGES_LIMIT);
+        let query = MessageQuery {
+            conversation_id,
+            filter: MessageFilter::default(),
+            order: SortOrder::Desc,
+            page: PageRequest::clamped(wanted, 0),
+        };
+        let conversation = self
+            .store
+            .get_conversations(&[conversation_id])
+            .await?
+            .pop();
+        let history = self.store.list_messages(&[query]).await?.pop().flatten();
+        let (Some(conversation), Some(history)) = (conversation, history) else {
+            return Err(AppError::not_found("conversation"));
+        };
+        // Newest first. Anything stored after `asked` (by another instance, say) is not part
+        // of what it answers: drop it, so the history ends with `asked`.
+        let mut history = history.items;
+        match history.iter().position(|m| m.id == asked.id) {
+            Some(newer) => {
+                history.drain(..newer);
+            }
+            None => history = vec![asked.clone()],
+        }
+        history.reverse();
+        Ok(ReplyRequest {
+            conversation,
+            history,
+        })
+    }
+}
+
+/// Any responder failure is the assistant's being unavailable to the client.
+fn unavailable(err: AppError) -> AppError {
+    if err.code() == ErrorCode::AssistantUnavailable {
+        err
+    } else {
+        AppError::assistant_unavailable("The assistant is unavailable")
+    }
+}
+
+/// Adds the stored user message to an `ASSISTANT_UNAVAILABLE` error as `details.userMessage`,
+/// in the message's one wire shape.
+fn with_user_message<T>(outcome: AppResult<T>, user_message: &Message) -> AppResult<T> {
+    outcome.map_err(|err| {
+        if err.code() != ErrorCode::AssistantUnavailable {
+            return err;
+        }
+        let message = serde_json::to_value(user_message).expect("a message serializes");
+        err.with_details(json!({ "userMessage": message }))
+    })
+}
+
+/// The reply as it will be stored: each piece cleaned of what a message may not hold, up to
+/// the message length limit.
+#[derive(Default)]
+struct ReplyText {
+    text: String,
+    chars: usize,
+}
+
+impl ReplyText {
+    /// Appends what fits of `piece`, cleaned; returns what was appended.
+    fn push(&mut self, piece: &str) -> &str {
+        let start = self.text.len();
+        for c in MessageContent::clean_piece(piece).chars() {
+            if self.chars == MESSAGE_MAX_CHARS {
+                break;
+            }
+            self.text.push(c);
+            self.chars += 1;
+        }
+        &self.text[start..]
+    }
+
+    fn is_full(&self) -> bool {
+        self.chars == MESSAGE_MAX_CHARS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_text_is_cleaned_and_stops_at_the_message_limit() {
+        let mut reply = ReplyText::default();
+        assert_eq!(reply.push("a\u{0}b\n"), "ab\n");
+        let long = "é".repeat(MESSAGE_MAX_CHARS);
+        assert_eq!(reply.push(&long).chars().count(), MESSAGE_MAX_CHARS - 3);
+        assert!(reply.is_full());
+        assert_eq!(reply.push("more"), "");
+        assert!(MessageContent::parse(reply.text).is_ok());
+    }
+}

@@ -149,12 +149,12 @@ pub fn router(state: AppState) -> Router {
     let edge = state.edge.clone();
     let routes = Router::new()
         .route(
-            "/graphql",
+            ws::GRAPHQL_SOCKET_PATH,
             get(graphql::graphql_get)
                 .post(graphql::graphql_handler)
                 .fallback(graphql::graphql_handler),
         )
-        .route("/ws", get(ws::join::join_socket))
+        .route(ws::JOIN_SOCKET_PATH, get(ws::join::join_socket))
         .route("/schema.graphql", get(schema_sdl))
         .merge(playground::router(edge.keys().enabled()))
         .merge(rest::router())

@@ -4,40 +4,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::Edge;
+use super::access::{Access, is_preflight};
 use super::api_keys::Presented;
 use super::rate_limit::Decision;
 use super::reply::{self, Protocol, under};
 use crate::error::{AppError, ErrorCode};
-use crate::ws::is_websocket_upgrade;
 
 /// Paths the rate limit never counts: health checks and the playground's static files.
 fn exempt_from_limit(path: &str) -> bool {
     under(path, "/health") || under(path, "/playground") || path == "/favicon.ico"
-}
-
-/// Paths open without a key (docs/api.md, "Authentication").
-fn open_without_key(path: &str) -> bool {
-    path == "/"
-        || under(path, "/health")
-        || under(path, "/playground")
-        || under(path, "/docs")
-        || path == "/openapi.json"
-        || path == "/schema.graphql"
-        || path == "/favicon.ico"
-}
-
-/// A CORS preflight: exempt from the limit and from keys.
-fn is_preflight(request: &Request) -> bool {
-    request.method() == Method::OPTIONS
-        && request.headers().contains_key(header::ORIGIN)
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }
 
 /// The client's IP: the socket's peer, or with `trust_proxy` the last `X-Forwarded-For` entry
@@ -99,33 +79,35 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
     }
 }
 
-/// With keys configured, refuses requests without a valid key (401) before routing.
+/// With keys configured, refuses a request without a valid key (401) before routing, unless
+/// [`Access::of`] says its route is open; a WebSocket handshake on a socket path may come
+/// without a key (the socket then asks for one) but not with a wrong one.
 pub async fn require_api_key(State(edge): State<Edge>, request: Request, next: Next) -> Response {
-    if !edge.keys.enabled() || is_preflight(&request) || open_without_key(request.uri().path()) {
+    if !edge.keys.enabled() {
         return next.run(request).await;
     }
     let presented = edge.keys.check_headers(request.headers());
-    let upgrade = is_websocket_upgrade(request.headers());
-    match presented {
-        Presented::Valid => next.run(request).await,
-        // Browsers cannot set headers on an upgrade: the socket authenticates inside.
-        Presented::Missing if upgrade => next.run(request).await,
-        Presented::Missing | Presented::Invalid => {
-            let message = if presented == Presented::Missing {
-                "an API key is required (X-API-Key or Authorization: Bearer)"
-            } else {
-                "the API key is not valid"
-            };
-            let err = AppError::new(ErrorCode::Unauthorized, message);
-            let protocol = Protocol::of(request.uri().path());
-            let mut response = reply::error(protocol, request.headers(), &err);
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"chatgate\""),
-            );
-            response
-        }
+    let admitted = match Access::of(&request) {
+        Access::Open => true,
+        Access::Socket => presented != Presented::Invalid,
+        Access::Key => presented == Presented::Valid,
+    };
+    if admitted {
+        return next.run(request).await;
     }
+    let message = if presented == Presented::Missing {
+        "an API key is required (X-API-Key or Authorization: Bearer)"
+    } else {
+        "the API key is not valid"
+    };
+    let err = AppError::new(ErrorCode::Unauthorized, message);
+    let protocol = Protocol::of(request.uri().path());
+    let mut response = reply::error(protocol, request.headers(), &err);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"chatgate\""),
+    );
+    response
 }
 
 /// Answers 408, in the protocol's shape, when a request (reading its body included) outlives

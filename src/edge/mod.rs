@@ -2,6 +2,7 @@
 //! API keys (docs/api.md, "Authentication" and "Rate limit"). Each refusal is rendered in the shape of the
 //! protocol the request was speaking.
 
+mod access;
 pub mod api_keys;
 mod guard;
 pub mod rate_limit;

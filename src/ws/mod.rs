@@ -222,14 +222,42 @@ async fn finish(socket: &mut WebSocket, exit: Exit) {
     .await;
 }
 
-/// Whether the request asks to switch to WebSocket.
-pub fn is_websocket_upgrade(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get_all(axum::http::header::UPGRADE)
+/// The path where a WebSocket handshake opens a GraphQL subscription socket (any other request
+/// there is GraphQL over HTTP).
+pub const GRAPHQL_SOCKET_PATH: &str = "/graphql";
+
+/// The path of the `/ws` join protocol's sockets.
+pub const JOIN_SOCKET_PATH: &str = "/ws";
+
+/// Whether `request` is a WebSocket opening handshake (RFC 6455 section 4.2.1) that the socket
+/// handlers upgrade: `GET` over HTTP/1.1, `Connection` listing `upgrade`, `Upgrade: websocket`,
+/// `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`.
+///
+/// The one definition of a real handshake: the edge lets only such a request on
+/// [`GRAPHQL_SOCKET_PATH`] or [`JOIN_SOCKET_PATH`] through without a key, and the two socket
+/// handlers upgrade exactly these (anything else on `/graphql` is a query, on `/ws` an error).
+/// It is at least as strict as axum's `WebSocketUpgrade`, so whatever passes here either
+/// becomes a socket or is refused with an error; it never reaches another handler.
+pub fn is_websocket_handshake<B>(request: &axum::http::Request<B>) -> bool {
+    use axum::http::{Method, Version, header};
+    let headers = request.headers();
+    let equals = |name: header::HeaderName, expected: &str| {
+        headers
+            .get(name)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(expected.as_bytes()))
+    };
+    let connection_upgrades = headers
+        .get_all(header::CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    request.method() == Method::GET
+        && request.version() == Version::HTTP_11
+        && connection_upgrades
+        && equals(header::UPGRADE, "websocket")
+        && equals(header::SEC_WEBSOCKET_VERSION, "13")
+        && headers.contains_key(header::SEC_WEBSOCKET_KEY)
 }
 
 /// `reason` cut to the 123 bytes a close frame can carry, on a character boundary.
@@ -296,6 +324,49 @@ mod tests {
         let cut = close_reason(&long);
         assert_eq!(cut.len(), 122);
         assert!(long.starts_with(cut));
+    }
+
+    fn handshake(method: &str, pairs: &[(&str, &str)]) -> axum::http::Request<()> {
+        let mut request = axum::http::Request::builder().method(method).uri("/ws");
+        for (name, value) in pairs {
+            request = request.header(*name, *value);
+        }
+        request.body(()).expect("a valid request")
+    }
+
+    const HANDSHAKE: [(&str, &str); 4] = [
+        ("connection", "keep-alive, Upgrade"),
+        ("upgrade", "WebSocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+
+    #[test]
+    fn a_handshake_needs_get_and_every_handshake_header() {
+        assert!(is_websocket_handshake(&handshake("GET", &HANDSHAKE)));
+        for method in ["POST", "HEAD", "PUT", "DELETE", "CONNECT"] {
+            assert!(
+                !is_websocket_handshake(&handshake(method, &HANDSHAKE)),
+                "{method}"
+            );
+        }
+        for (missing, (name, _)) in HANDSHAKE.iter().enumerate() {
+            let mut partial = HANDSHAKE.to_vec();
+            partial.remove(missing);
+            assert!(
+                !is_websocket_handshake(&handshake("GET", &partial)),
+                "without {name}"
+            );
+        }
+        let mut wrong_version = HANDSHAKE.to_vec();
+        wrong_version[2].1 = "8";
+        assert!(!is_websocket_handshake(&handshake("GET", &wrong_version)));
+        let mut not_a_token = HANDSHAKE.to_vec();
+        not_a_token[0].1 = "upgraded";
+        assert!(!is_websocket_handshake(&handshake("GET", &not_a_token)));
+        let mut other_protocol = HANDSHAKE.to_vec();
+        other_protocol[1].1 = "h2c";
+        assert!(!is_websocket_handshake(&handshake("GET", &other_protocol)));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod concurrency;
 mod counting_store;
 mod dataloader;
 mod edge;
+mod edge_keys_everywhere;
 mod edge_sockets;
 mod graphql_basics;
 mod graphql_chats;

@@ -1,5 +1,5 @@
-//! GraphQL subscriptions over WebSocket on the one path `/graphql`: `GET` with an
-//! `Upgrade: websocket` header opens a socket, any other `GET` is GraphQL over HTTP.
+//! GraphQL subscriptions over WebSocket on the one path `/graphql`: a WebSocket handshake
+//! ([`ws::is_websocket_handshake`]) opens a socket, any other `GET` is GraphQL over HTTP.
 //!
 //! Both subprotocols, `graphql-transport-ws` and the legacy `graphql-ws`, run in our own socket
 //! loop ([`session`]) rather than async-graphql's `http::WebSocket`, which differs from the
@@ -23,17 +23,16 @@ pub use session::close;
 use super::ChatSchema;
 use super::http::{graphql_handler, transport_error};
 use crate::error::{AppError, ErrorCode};
-use crate::ws::is_websocket_upgrade;
 use crate::ws::{self, RETRY_AFTER_SECS, Sockets};
 
-/// `GET /graphql`: a WebSocket upgrade opens a subscription socket; anything else is a
+/// `GET /graphql`: a WebSocket handshake opens a subscription socket; anything else is a
 /// GraphQL-over-HTTP query.
 pub async fn graphql_get(
     State(schema): State<ChatSchema>,
     State(sockets): State<Sockets>,
     request: Request,
 ) -> Response {
-    if !is_websocket_upgrade(request.headers()) {
+    if !ws::is_websocket_handshake(&request) {
         return graphql_handler.call(request, schema).await;
     }
     let (mut parts, _body) = request.into_parts();

@@ -8,9 +8,8 @@ mod frames;
 
 use std::pin::Pin;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
@@ -28,20 +27,26 @@ use crate::service::ChatService;
 /// `/ws` close code for a socket that must authenticate and did not.
 pub const UNAUTHORIZED: u16 = 4401;
 
-/// `GET /ws`: upgrades to the join protocol.
+/// `GET /ws`: upgrades a WebSocket handshake ([`super::is_websocket_handshake`]) to the join
+/// protocol; any other request is a `VALIDATION_ERROR`.
 pub async fn join_socket(
     State(service): State<ChatService>,
     State(sockets): State<Sockets>,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: Request,
 ) -> Response {
-    let upgrade = match upgrade {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => {
-            let message = format!("expected a WebSocket upgrade: {rejection}");
-            return AppError::new(ErrorCode::ValidationError, message).into_response();
-        }
+    let not_a_socket = |detail: &dyn std::fmt::Display| {
+        let message = format!("expected a WebSocket upgrade: {detail}");
+        AppError::new(ErrorCode::ValidationError, message).into_response()
     };
+    if !super::is_websocket_handshake(&request) {
+        return not_a_socket(&"send a GET WebSocket handshake");
+    }
+    let (mut parts, _body) = request.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return not_a_socket(&rejection),
+    };
+    let headers = parts.headers;
     let Some(ticket) = sockets.admit() else {
         let err = AppError::new(
             ErrorCode::ServiceUnavailable,

@@ -181,6 +181,48 @@ async fn a_stream_cut_mid_reply_stores_nothing_and_is_not_started_over() {
 }
 
 #[tokio::test]
+async fn an_unreachable_model_server_is_retried_then_reported() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address")
+    };
+    let model = FakeModel::start().await;
+    let mut config = model.config();
+    config.endpoint = format!("http://{closed}/v1/chat/completions")
+        .parse()
+        .expect("a URL");
+    let app = spawn_app_with_model(config).await;
+    let conversation = app.create_conversation("ada").await;
+    let error = send_failing(&app, &conversation, "anyone?").await;
+    assert_eq!(
+        error["message"],
+        "The assistant is unavailable: the model server could not be reached (3 attempts)"
+    );
+    assert_eq!(stored(&app, &conversation).await, [user("anyone?")]);
+}
+
+#[tokio::test]
+async fn a_reply_that_outlasts_the_overall_timeout_stores_nothing() {
+    let model = FakeModel::start().await;
+    let mut config = model.config();
+    config.first_token_timeout = Duration::from_millis(400);
+    config.timeout = Duration::from_millis(400);
+    let app = spawn_app_with_model(config).await;
+    let never = Gate::default();
+    model.script([Answer::stream(["Started", " but"])
+        .hold_after(1, &never)
+        .answer()]);
+    let conversation = app.create_conversation("ada").await;
+    let error = send_failing(&app, &conversation, "Take forever").await;
+    assert_eq!(
+        error["message"],
+        "The assistant is unavailable: the reply took longer than 0.4 s"
+    );
+    assert_eq!(model.requests().len(), 1);
+    assert_eq!(stored(&app, &conversation).await, [user("Take forever")]);
+}
+
+#[tokio::test]
 async fn regenerate_reply_answers_a_message_whose_reply_failed_over_graphql_and_rest() {
     let (app, model) = app_with_model().await;
     model.script(vec![Answer::error(500, "down"); 3]);

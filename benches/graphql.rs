@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chatgate::assistant::BuiltinResponder;
 use chatgate::domain::SystemClock;
-use chatgate::events::EventHub;
 use chatgate::graphql::build_schema;
 use chatgate::service::ChatService;
 use common::{HEAVY_USER, chat_store, config};
@@ -19,11 +18,7 @@ const PAGE_FIELDS: &str = "total hasMore chats { id title description active pri
 fn graphql(c: &mut Criterion, count: usize) {
     let (store, ids) = chat_store(count);
     let clock = Arc::new(SystemClock);
-    let service = ChatService::new(
-        store,
-        EventHub::new(),
-        Arc::new(BuiltinResponder::new(clock)),
-    );
+    let service = ChatService::new(store, Arc::new(BuiltinResponder::new(clock)));
     let schema = build_schema(service);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

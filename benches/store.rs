@@ -93,7 +93,7 @@ fn chats(c: &mut Criterion, count: usize) {
             || {
                 created += 1;
                 let new = common::new_chat(created);
-                let fresh = block_on(store.create_chat(new)).expect("stored").value.id;
+                let fresh = block_on(store.create_chat(new)).expect("stored").id;
                 let at = rng.random_range(0..pool.len());
                 std::mem::replace(&mut pool[at], fresh)
             },
@@ -220,10 +220,7 @@ fn messages_1m(c: &mut Criterion) {
                         user_id: user(HEAVY_USER),
                         metadata: Default::default(),
                     };
-                    let id = block_on(store.create_conversation(new))
-                        .expect("stored")
-                        .value
-                        .id;
+                    let id = block_on(store.create_conversation(new)).expect("stored").id;
                     for m in 0..SHORT_LENGTH {
                         block_on(store.append_message(id, common::new_message(m))).expect("stored");
                     }

@@ -123,7 +123,6 @@ fn main() {
         ids.push(
             timed(&mut slowest, || block_on(store.create_conversation(new)))
                 .expect("stored")
-                .value
                 .id,
         );
     }

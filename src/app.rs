@@ -18,7 +18,6 @@ use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
-use crate::events::EventHub;
 use crate::graphql::{self, ChatSchema};
 use crate::playground;
 use crate::rest;
@@ -57,7 +56,7 @@ impl FromRef<AppState> for ChatService {
 impl AppState {
     /// State over the given parts; tests use it to inject a clock or a store.
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
-        let service = ChatService::new(store, EventHub::new(), responder);
+        let service = ChatService::new(store, responder);
         let schema = graphql::build_schema(service.clone());
         let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
         Self {

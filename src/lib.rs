@@ -2,8 +2,9 @@
 //! also speaks the REST APIs its older clients use.
 //!
 //! Transports ([`graphql`], [`rest`]) decode input into [`domain`] types and call one [`service`]
-//! operation; the service writes through a [`store`] and publishes each stored change to the
-//! [`events`] hub that feeds live subscriptions. [`app`] wires it all together.
+//! operation; the service writes through a [`store`], whose backend sends each committed change
+//! into its [`events`] feed, and hands live subscribers one stream per topic. [`app`] wires it
+//! all together.
 #![forbid(unsafe_code)]
 
 pub mod app;

@@ -54,12 +54,7 @@ pub fn new_chat(n: usize) -> NewChat {
 pub fn chat_store(count: usize) -> (Arc<MemoryStore>, Vec<Uuid>) {
     let store = Arc::new(MemoryStore::new(Arc::new(SystemClock)));
     let ids = (0..count)
-        .map(|n| {
-            block_on(store.create_chat(new_chat(n)))
-                .expect("stored")
-                .value
-                .id
-        })
+        .map(|n| block_on(store.create_chat(new_chat(n))).expect("stored").id)
         .collect();
     (store, ids)
 }
@@ -129,10 +124,7 @@ pub fn message_store(messages: usize) -> MessageFixture {
             user_id,
             metadata: Metadata::new(),
         };
-        block_on(store.create_conversation(new))
-            .expect("stored")
-            .value
-            .id
+        block_on(store.create_conversation(new)).expect("stored").id
     };
     let short: Vec<Uuid> = (0..messages / 2 / SHORT_LENGTH)
         .map(|n| match n % 2 {
@@ -151,7 +143,6 @@ pub fn message_store(messages: usize) -> MessageFixture {
         ids.push(
             block_on(store.append_message(to, new_message(n)))
                 .expect("stored")
-                .value
                 .id,
         );
     }

@@ -127,6 +127,7 @@ mod tests {
         let message = Message {
             id: Uuid::nil(),
             conversation_id: Uuid::nil(),
+            position: count,
             role: Role::User,
             content: text.into(),
             metadata: Map::new(),

@@ -44,6 +44,10 @@ impl Priority {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chat {
     pub id: Uuid,
+    /// How many changes the chat has seen: 1 at creation, one more for each update that changes
+    /// a value, each toggle and the deletion. Set by the store; orders a chat's live changes and
+    /// is never rendered.
+    pub version: Version,
     pub title: String,
     pub description: Option<String>,
     pub active: bool,
@@ -52,6 +56,9 @@ pub struct Chat {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// A chat's change count; see [`Chat::version`].
+pub type Version = u64;
 
 /// The writable chat fields as a transport decoded them, before any rule is checked.
 #[derive(Debug, Clone, Default)]
@@ -276,6 +283,7 @@ mod tests {
     fn sample_chat() -> Chat {
         Chat {
             id: Uuid::new_v4(),
+            version: 1,
             title: "T".into(),
             description: Some("d".into()),
             active: true,

@@ -34,11 +34,19 @@ impl Role {
 pub struct Message {
     pub id: Uuid,
     pub conversation_id: Uuid,
+    /// Where the message stands in its conversation: 1, 2, 3, … in stored order, assigned by
+    /// the store inside the write. Live subscribers are served and resumed in this order; it is
+    /// never rendered (clients resume by message id).
+    #[serde(skip)]
+    pub position: Position,
     pub role: Role,
     pub content: String,
     pub metadata: Metadata,
     pub created_at: Timestamp,
 }
+
+/// A message's place in its conversation, starting at 1 and without gaps.
+pub type Position = u64;
 
 /// A valid message to append.
 #[derive(Debug, Clone, PartialEq)]

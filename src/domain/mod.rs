@@ -12,10 +12,10 @@ mod page;
 mod text;
 mod time;
 
-pub use chat::{Chat, ChatFields, ChatFilter, ChatPatch, NewChat, Priority};
+pub use chat::{Chat, ChatFields, ChatFilter, ChatPatch, NewChat, Priority, Version};
 pub use conversation::{Conversation, NewConversation};
 pub use field::{Field, Metadata, parse_id};
-pub use message::{Message, MessageFilter, NewMessage, Role};
+pub use message::{Message, MessageFilter, NewMessage, Position, Role};
 pub use page::{Page, PageRequest, SortOrder, parse_count};
 pub use text::{Description, MESSAGE_MAX_CHARS, MessageContent, Title, UserId};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

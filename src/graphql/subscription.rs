@@ -1,44 +1,36 @@
-//! Live updates. Each subscription listens to its own hub topic from before it checks that
-//! the target exists, so no change between the check and the first event is missed.
+//! Live updates: each subscription renders the service's live stream and nothing else. A
+//! subscriber that fell too far behind gets one `SUBSCRIPTION_LAGGED` error and then the end,
+//! never a silent gap.
 
 use async_graphql::{Context, ID, Result, Subscription};
-use futures::Stream;
-use tokio::sync::broadcast::error::RecvError;
+use futures::{Stream, StreamExt};
 
 use super::service;
 use super::types::{ChatEvent, Message};
 use crate::error::{AppError, ErrorCode};
-use crate::events::{Event, TopicReceiver};
+use crate::events::{Change, LiveItem, LiveStream};
 
 /// The `Subscription` root.
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-/// Turns a hub receiver into a stream of items. Ends when the topic ends; a subscriber that fell
-/// too far behind gets one `SUBSCRIPTION_LAGGED` error and then the end, never a silent gap.
-fn live<T: Send + 'static>(
-    rx: TopicReceiver,
-    pick: fn(&Event) -> Option<T>,
+/// The items `pick` renders from `live`, `lagged` as the error when it fell behind. Ends when
+/// the live stream ends.
+fn render<T: Send + 'static>(
+    live: LiveStream,
+    pick: fn(&Change) -> Option<T>,
+    lagged: &'static str,
 ) -> impl Stream<Item = Result<T>> {
-    futures::stream::unfold(Some(rx), move |state| async move {
-        let mut rx = state?;
-        loop {
-            match rx.recv().await {
-                Ok(event) => {
-                    if let Some(item) = pick(&event) {
-                        return Some((Ok(item), Some(rx)));
-                    }
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    let err = AppError::new(
-                        ErrorCode::SubscriptionLagged,
-                        format!("missed {missed} events; resubscribe"),
-                    );
-                    return Some((Err(err.into()), None));
-                }
-                Err(RecvError::Closed) => return None,
+    live.filter_map(move |item| {
+        let rendered = match item {
+            LiveItem::Event(change) => pick(&change).map(Ok),
+            LiveItem::Lagged => {
+                let err = AppError::new(ErrorCode::SubscriptionLagged, lagged);
+                Some(Err(err.into()))
             }
-        }
+            LiveItem::Ended => None,
+        };
+        futures::future::ready(rendered)
     })
 }
 
@@ -50,11 +42,15 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         conversation_id: ID,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
-        let (_, rx) = service(ctx).watch_conversation(&conversation_id).await?;
-        Ok(live(rx, |event| match event {
-            Event::MessageAdded(m) => Some(Message(m.clone())),
-            _ => None,
-        }))
+        let (_, live) = service(ctx).watch_conversation(&conversation_id).await?;
+        Ok(render(
+            live,
+            |change| match change {
+                Change::MessageAdded(m) => Some(Message(m.clone())),
+                _ => None,
+            },
+            "fell too far behind and missed messages; resubscribe",
+        ))
     }
 
     /// Every create, update, toggle and delete of chats, or of the one chat `id` (which
@@ -64,15 +60,18 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<ChatEvent>> + use<>> {
-        let rx = service(ctx)
+        let live = service(ctx)
             .watch_chats(id.as_ref().map(|id| id.as_str()))
             .await?;
-        Ok(live(rx, |event| match event {
-            Event::Chat { kind, chat } => Some(ChatEvent {
-                kind: (*kind).into(),
-                chat: chat.clone(),
-            }),
-            _ => None,
-        }))
+        Ok(render(
+            live,
+            |change| {
+                change.chat_event().map(|(kind, chat)| ChatEvent {
+                    kind: kind.into(),
+                    chat: chat.clone(),
+                })
+            },
+            "fell too far behind and missed chat changes; resubscribe and refetch",
+        ))
     }
 }

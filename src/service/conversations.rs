@@ -6,13 +6,11 @@ use crate::domain::{
     parse_id,
 };
 use crate::error::{AppError, AppResult};
-use crate::events::Event;
 use crate::store::MessageQuery;
 
 impl ChatService {
     pub async fn create_conversation(&self, new: NewConversation) -> AppResult<Conversation> {
-        let stamped = self.store.create_conversation(new).await?;
-        Ok(self.publish(stamped, |c| Event::ConversationCreated(c.clone())))
+        self.store.create_conversation(new).await
     }
 
     /// The conversation, or `None` for an id that names nothing.
@@ -52,11 +50,9 @@ impl ChatService {
 
     /// Deletes the conversation with its messages and returns it as it was.
     pub async fn delete_conversation(&self, id: &str) -> AppResult<Conversation> {
-        let stamped = self
-            .store
+        self.store
             .delete_conversation(require_id(id, "conversation")?)
-            .await?;
-        Ok(self.publish(stamped, |c| Event::ConversationDeleted(c.id)))
+            .await
     }
 
     pub async fn list_conversations(

@@ -1,6 +1,7 @@
 //! The operations both transports call. Each decodes nothing and renders nothing: it takes
-//! checked domain input, performs one store operation (or a short sequence), and publishes the
-//! resulting change to the event hub after the store accepted it.
+//! checked domain input and performs one store operation (or a short sequence). It never
+//! publishes events: the store's backend feeds them as it commits, so a cancelled request can
+//! never lose or delay one. Live updates leave here as one [`LiveStream`] per subscription.
 //!
 //! Ids arrive as the strings clients sent; the rule that a malformed id names nothing lives
 //! here, once, for every transport.
@@ -20,8 +21,8 @@ use self::turns::Turns;
 use crate::assistant::Responder;
 use crate::domain::parse_id;
 use crate::error::{AppError, AppResult};
-use crate::events::{Event, EventHub, Topic, TopicReceiver};
-use crate::store::{Stamped, Store};
+use crate::events::{ChangeFeed, LiveStream, Topic};
+use crate::store::Store;
 
 /// Default page sizes of each list (docs/api.md, "Lists").
 pub mod defaults {
@@ -44,7 +45,7 @@ pub mod defaults {
 #[derive(Clone)]
 pub struct ChatService {
     store: Arc<dyn Store>,
-    hub: EventHub,
+    feed: ChangeFeed,
     responder: Arc<dyn Responder>,
     /// One exchange at a time per conversation.
     turns: Arc<Turns>,
@@ -53,10 +54,11 @@ pub struct ChatService {
 }
 
 impl ChatService {
-    pub fn new(store: Arc<dyn Store>, hub: EventHub, responder: Arc<dyn Responder>) -> Self {
+    /// A service over `store`, whose feed carries its live updates.
+    pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
         Self {
+            feed: store.feed(),
             store,
-            hub,
             responder,
             turns: Arc::default(),
             replies: TaskTracker::new(),
@@ -68,45 +70,47 @@ impl ChatService {
         &self.store
     }
 
-    /// Listens to a conversation's changes. It subscribes before it checks the conversation
-    /// exists, so nothing stored between the check and the first event is missed.
-    pub async fn watch_conversation(&self, id: &str) -> AppResult<(Uuid, TopicReceiver)> {
+    /// A conversation's messages stored from now on, live. It subscribes before it reads the
+    /// conversation, so every message after the count it read arrives, and none before.
+    pub async fn watch_conversation(&self, id: &str) -> AppResult<(Uuid, LiveStream)> {
         let id = require_id(id, "conversation")?;
-        let rx = self.hub.subscribe(Topic::Conversation(id));
-        if self.store.get_conversations(&[id]).await?.is_empty() {
+        let rx = self.feed.subscribe(Topic::Conversation(id));
+        let Some(conversation) = self.store.get_conversations(&[id]).await?.pop() else {
             return Err(AppError::not_found("conversation"));
-        }
-        Ok((id, rx))
+        };
+        let stream = LiveStream::conversation(
+            rx,
+            self.store.clone(),
+            id,
+            conversation.message_count,
+            false,
+        );
+        Ok((id, stream))
     }
 
-    /// Listens to every chat's changes, or to one chat's (subscribed before it is checked).
-    pub async fn watch_chats(&self, id: Option<&str>) -> AppResult<TopicReceiver> {
+    /// Every chat's changes, or one chat's after the version it has now (subscribed before it
+    /// is read).
+    pub async fn watch_chats(&self, id: Option<&str>) -> AppResult<LiveStream> {
         let Some(id) = id else {
-            return Ok(self.hub.subscribe(Topic::AllChats));
+            let rx = self.feed.subscribe(Topic::AllChats);
+            return Ok(LiveStream::chats(rx, None));
         };
         let id = require_id(id, "chat")?;
-        let rx = self.hub.subscribe(Topic::Chat(id));
+        let rx = self.feed.subscribe(Topic::Chat(id));
         match self.store.get_chat(id).await? {
-            Some(_) => Ok(rx),
+            Some(chat) => Ok(LiveStream::chats(rx, Some(chat.version))),
             None => Err(AppError::not_found("chat")),
         }
     }
 
-    /// The hub, for tests and transports that wait on subscribers.
-    pub fn hub(&self) -> &EventHub {
-        &self.hub
+    /// The store's change feed, for tests that wait until a subscription is live.
+    pub fn feed(&self) -> &ChangeFeed {
+        &self.feed
     }
 
     /// A real round trip to the store, for health checks.
     pub async fn ping_store(&self) -> AppResult<()> {
         self.store.ping().await
-    }
-
-    /// Publishes a stored change; called right after the store write with no `.await` in
-    /// between, so a cancelled request can never leave a hole in the sequence.
-    fn publish<T>(&self, stamped: Stamped<T>, event: impl FnOnce(&T) -> Event) -> T {
-        self.hub.publish(stamped.seq, event(&stamped.value));
-        stamped.value
     }
 }
 

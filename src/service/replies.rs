@@ -19,7 +19,6 @@ use crate::domain::{
     Role, SortOrder,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::events::Event;
 use crate::store::MessageQuery;
 
 impl ChatService {
@@ -35,8 +34,7 @@ impl ChatService {
         let service = self.clone();
         self.detached(async move {
             let _turn = service.turns.take(conversation_id).await;
-            let stamped = service.store.append_message(conversation_id, new).await?;
-            let user_message = service.publish(stamped, |m| Event::MessageAdded(m.clone()));
+            let user_message = service.store.append_message(conversation_id, new).await?;
             let reply = service.answer(&user_message).await;
             Ok((
                 user_message.clone(),
@@ -138,11 +136,7 @@ impl ChatService {
             content,
             metadata,
         };
-        let stamped = self
-            .store
-            .append_message(asked.conversation_id, new)
-            .await?;
-        Ok(self.publish(stamped, |m| Event::MessageAdded(m.clone())))
+        self.store.append_message(asked.conversation_id, new).await
     }
 
     /// The conversation and its latest messages up to `asked`, as the responder wants them.

@@ -11,7 +11,8 @@ use chatgate::domain::{
     NewMessage, Page, PageRequest, SortOrder,
 };
 use chatgate::error::AppResult;
-use chatgate::store::{MemoryStore, MessageQuery, Stamped, Store, Updated};
+use chatgate::events::{ChangeFeed, Transient};
+use chatgate::store::{MemoryStore, MessageQuery, Store, Updated};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
@@ -42,7 +43,7 @@ impl CountingStore {
     }
 
     /// Makes the next `list_messages` call first append `message` to `conversation_id`, as if
-    /// another request had stored it at that moment. (The write is not published to the hub.)
+    /// another request had stored it at that moment.
     pub fn interject_before_next_list(&self, conversation_id: Uuid, message: NewMessage) {
         *self.interjection.lock() = Some((conversation_id, message));
     }
@@ -54,7 +55,7 @@ impl CountingStore {
 
 #[async_trait]
 impl Store for CountingStore {
-    async fn create_chat(&self, new: NewChat) -> AppResult<Stamped<Chat>> {
+    async fn create_chat(&self, new: NewChat) -> AppResult<Chat> {
         self.count("create_chat");
         self.inner.create_chat(new).await
     }
@@ -69,12 +70,12 @@ impl Store for CountingStore {
         self.inner.update_chat(id, patch).await
     }
 
-    async fn toggle_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+    async fn toggle_chat(&self, id: Uuid) -> AppResult<Chat> {
         self.count("toggle_chat");
         self.inner.toggle_chat(id).await
     }
 
-    async fn delete_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+    async fn delete_chat(&self, id: Uuid) -> AppResult<Chat> {
         self.count("delete_chat");
         self.inner.delete_chat(id).await
     }
@@ -89,7 +90,7 @@ impl Store for CountingStore {
         self.inner.list_chats(filter, order, page).await
     }
 
-    async fn create_conversation(&self, new: NewConversation) -> AppResult<Stamped<Conversation>> {
+    async fn create_conversation(&self, new: NewConversation) -> AppResult<Conversation> {
         self.count("create_conversation");
         self.inner.create_conversation(new).await
     }
@@ -99,7 +100,7 @@ impl Store for CountingStore {
         self.inner.get_conversations(ids).await
     }
 
-    async fn delete_conversation(&self, id: Uuid) -> AppResult<Stamped<Conversation>> {
+    async fn delete_conversation(&self, id: Uuid) -> AppResult<Conversation> {
         self.count("delete_conversation");
         self.inner.delete_conversation(id).await
     }
@@ -114,11 +115,7 @@ impl Store for CountingStore {
         self.inner.list_conversations(user_id, order, page).await
     }
 
-    async fn append_message(
-        &self,
-        conversation_id: Uuid,
-        new: NewMessage,
-    ) -> AppResult<Stamped<Message>> {
+    async fn append_message(&self, conversation_id: Uuid, new: NewMessage) -> AppResult<Message> {
         self.count("append_message");
         self.inner.append_message(conversation_id, new).await
     }
@@ -138,6 +135,27 @@ impl Store for CountingStore {
             self.inner.append_message(conversation_id, message).await?;
         }
         self.inner.list_messages(queries).await
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: Uuid,
+        after: u64,
+        limit: u64,
+    ) -> AppResult<Option<Vec<Message>>> {
+        self.count("messages_after");
+        self.inner
+            .messages_after(conversation_id, after, limit)
+            .await
+    }
+
+    fn feed(&self) -> ChangeFeed {
+        self.inner.feed()
+    }
+
+    async fn announce(&self, event: Transient) -> AppResult<()> {
+        self.count("announce");
+        self.inner.announce(event).await
     }
 
     async fn ping(&self) -> AppResult<()> {

@@ -170,17 +170,15 @@ async fn a_ws_socket_too_far_behind_gets_an_error_frame_then_leaves_and_stays_op
         stored[..received.len()],
         "a gap-free prefix in stored order"
     );
-    let message = lagged["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("missed ") && message.ends_with(" events; join again to resume"),
-        "{lagged}"
-    );
     assert_eq!(
         lagged,
         json!({
             "type": "error",
             "conversationId": conversation,
-            "error": {"code": "SUBSCRIPTION_LAGGED", "message": message},
+            "error": {
+                "code": "SUBSCRIPTION_LAGGED",
+                "message": "fell too far behind and missed messages; join again to resume",
+            },
         })
     );
     assert_eq!(

@@ -8,7 +8,8 @@ use chatgate::domain::{
     PageRequest, SortOrder, Timestamp,
 };
 use chatgate::error::{AppError, AppResult};
-use chatgate::store::{MessageQuery, Stamped, Store, Updated};
+use chatgate::events::{ChangeFeed, Transient, change_feed};
+use chatgate::store::{MessageQuery, Store, Updated};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -56,7 +57,7 @@ fn unreachable<T>() -> AppResult<T> {
 
 #[async_trait]
 impl Store for UnreachableStore {
-    async fn create_chat(&self, _: NewChat) -> AppResult<Stamped<Chat>> {
+    async fn create_chat(&self, _: NewChat) -> AppResult<Chat> {
         unreachable()
     }
     async fn get_chat(&self, _: Uuid) -> AppResult<Option<Chat>> {
@@ -65,10 +66,10 @@ impl Store for UnreachableStore {
     async fn update_chat(&self, _: Uuid, _: ChatPatch) -> AppResult<Updated<Chat>> {
         unreachable()
     }
-    async fn toggle_chat(&self, _: Uuid) -> AppResult<Stamped<Chat>> {
+    async fn toggle_chat(&self, _: Uuid) -> AppResult<Chat> {
         unreachable()
     }
-    async fn delete_chat(&self, _: Uuid) -> AppResult<Stamped<Chat>> {
+    async fn delete_chat(&self, _: Uuid) -> AppResult<Chat> {
         unreachable()
     }
     async fn list_chats(
@@ -79,13 +80,13 @@ impl Store for UnreachableStore {
     ) -> AppResult<Page<Chat>> {
         unreachable()
     }
-    async fn create_conversation(&self, _: NewConversation) -> AppResult<Stamped<Conversation>> {
+    async fn create_conversation(&self, _: NewConversation) -> AppResult<Conversation> {
         unreachable()
     }
     async fn get_conversations(&self, _: &[Uuid]) -> AppResult<Vec<Conversation>> {
         unreachable()
     }
-    async fn delete_conversation(&self, _: Uuid) -> AppResult<Stamped<Conversation>> {
+    async fn delete_conversation(&self, _: Uuid) -> AppResult<Conversation> {
         unreachable()
     }
     async fn list_conversations(
@@ -96,13 +97,22 @@ impl Store for UnreachableStore {
     ) -> AppResult<Page<Conversation>> {
         unreachable()
     }
-    async fn append_message(&self, _: Uuid, _: NewMessage) -> AppResult<Stamped<Message>> {
+    async fn append_message(&self, _: Uuid, _: NewMessage) -> AppResult<Message> {
         unreachable()
     }
     async fn get_message(&self, _: Uuid) -> AppResult<Option<Message>> {
         unreachable()
     }
     async fn list_messages(&self, _: &[MessageQuery]) -> AppResult<Vec<Option<Page<Message>>>> {
+        unreachable()
+    }
+    async fn messages_after(&self, _: Uuid, _: u64, _: u64) -> AppResult<Option<Vec<Message>>> {
+        unreachable()
+    }
+    fn feed(&self) -> ChangeFeed {
+        change_feed().1
+    }
+    async fn announce(&self, _: Transient) -> AppResult<()> {
         unreachable()
     }
     async fn ping(&self) -> AppResult<()> {

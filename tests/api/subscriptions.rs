@@ -16,7 +16,7 @@ const MESSAGE_ADDED: &str = "subscription($c: ID!) { messageAdded(conversationId
 const CHAT_CHANGED: &str = "subscription($id: ID) { chatChanged(id: $id) \
                             { kind chat { id title active } } }";
 
-/// Subscribes to `messageAdded` as operation `id` and waits until the hub has it.
+/// Subscribes to `messageAdded` as operation `id` and waits until the feed has it.
 async fn watch_messages(app: &TestApp, protocol: &str, conversation: &str) -> Client {
     let mut client = graphql_socket(app, protocol).await;
     subscribe(
@@ -291,7 +291,7 @@ async fn a_client_complete_stops_the_subscription_and_frees_its_id() {
     let mut client = watch_messages(&app, TRANSPORT_WS, &conversation).await;
     client.send(json!({"type": "complete", "id": "m"})).await;
     crate::ws_client::wait_until(
-        || app.service.hub().receiver_count(topic) == 0,
+        || app.service.feed().receiver_count(topic) == 0,
         "the subscription to end",
     )
     .await;

@@ -241,11 +241,11 @@ pub async fn next_data(client: &mut Client, protocol: &str, id: &str) -> Value {
     message["payload"]["data"].clone()
 }
 
-/// Waits (bounded) until `topic` has at least `count` live receivers at the hub.
+/// Waits (bounded) until `topic` has at least `count` live receivers at the feed.
 pub async fn wait_for_subscribers(app: &TestApp, topic: Topic, count: usize) {
     wait_until(
-        || app.service.hub().receiver_count(topic) >= count,
-        "the subscription to reach the hub",
+        || app.service.feed().receiver_count(topic) >= count,
+        "the subscription to reach the feed",
     )
     .await;
 }

@@ -45,7 +45,7 @@ async fn join_subscribes_before_answering_and_pushes_each_new_message_in_the_res
     join(&mut client, &conversation.to_uppercase()).await;
     assert_eq!(
         app.service
-            .hub()
+            .feed()
             .receiver_count(conversation_topic(&conversation)),
         1,
         "subscribed before `joined`"
@@ -75,7 +75,7 @@ async fn joining_twice_is_harmless_and_leave_stops_the_pushes() {
     let mut client = open(&app).await;
     join(&mut client, &conversation).await;
     join(&mut client, &conversation).await;
-    assert_eq!(app.service.hub().receiver_count(topic), 1);
+    assert_eq!(app.service.feed().receiver_count(topic), 1);
 
     client
         .send(json!({"type": "leave", "conversationId": conversation}))
@@ -85,7 +85,7 @@ async fn joining_twice_is_harmless_and_leave_stops_the_pushes() {
         json!({"type": "left", "conversationId": conversation})
     );
     wait_until(
-        || app.service.hub().receiver_count(topic) == 0,
+        || app.service.feed().receiver_count(topic) == 0,
         "the subscription to end",
     )
     .await;
@@ -125,7 +125,7 @@ async fn a_deleted_conversation_is_announced_and_left() {
     );
     assert_eq!(
         app.service
-            .hub()
+            .feed()
             .receiver_count(conversation_topic(&conversation)),
         0
     );
@@ -147,7 +147,7 @@ async fn unknown_or_malformed_conversations_are_not_found_and_the_socket_stays_o
     }
     assert_eq!(
         app.service
-            .hub()
+            .feed()
             .receiver_count(conversation_topic(&unknown)),
         0
     );

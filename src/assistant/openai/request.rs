@@ -97,6 +97,7 @@ mod tests {
         Message {
             id: Uuid::new_v4(),
             conversation_id: Uuid::nil(),
+            position: 1,
             role,
             content: content.into(),
             metadata: Default::default(),

@@ -3,7 +3,8 @@
 //!
 //! Backpressure is the lag rule's other half: results are taken from an operation only when
 //! the previous frame was written, so a client that does not read lets its subscriptions fall
-//! behind at the hub, which tells them (`SUBSCRIPTION_LAGGED`) rather than buffering here.
+//! behind at the change feed, which tells them (`SUBSCRIPTION_LAGGED`) rather than buffering
+//! here.
 
 use std::pin::Pin;
 

@@ -3,7 +3,7 @@
 //! Conversations live in a counted tree in creation order; each user has a small counted tree
 //! of their conversations' ranks, so a user's list costs O(log n) at any offset. Messages are
 //! never removed one by one, only with their conversation, so each conversation keeps them in
-//! an append-only log with one position list per role: a page by role is a slice of positions.
+//! an append-only log with one index list per role: a page by role is a slice of indexes.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ pub(super) struct ConversationSlot {
     rank: u64,
     pub(super) conversation: Conversation,
     messages: ChunkedVec<Message>,
-    /// Positions in `messages` of each role's messages, `Role::User` first.
+    /// Indexes in `messages` of each role's messages, `Role::User` first.
     by_role: [ChunkedVec<u32>; 2],
 }
 
@@ -35,10 +35,11 @@ impl Counted for ConversationSlot {
     }
 }
 
-/// Where a message is: its conversation's rank and its position there.
+/// Where a message is: its conversation's rank and its index in that conversation's log (its
+/// position minus one).
 struct MessageAt {
     conversation: u64,
-    position: u32,
+    index: u32,
 }
 
 fn role_index(role: Role) -> usize {
@@ -125,47 +126,71 @@ impl ConversationTable {
         }
     }
 
-    /// Appends `message` to its conversation, counting it and moving the conversation's
-    /// `updatedAt` to `now` (or just past its last value). `None` for an unknown conversation.
-    pub(super) fn append(&mut self, message: Message, now: Timestamp) -> Option<()> {
+    /// Appends `message` to its conversation at the next position, counting it and moving the
+    /// conversation's `updatedAt` to `now` (or just past its last value). Returns the message
+    /// as stored; `None` for an unknown conversation.
+    pub(super) fn append(&mut self, mut message: Message, now: Timestamp) -> Option<Message> {
         let rank = *self.ranks.get(&message.conversation_id)?;
         let id = message.id;
-        let position = self
+        let (index, stored) = self
             .all
             .update(rank, |slot| {
-                let position = u32::try_from(slot.messages.len())
+                let index = u32::try_from(slot.messages.len())
                     .expect("a conversation holds fewer than 2^32 messages");
-                slot.by_role[role_index(message.role)].push(position);
-                slot.messages.push(message);
+                message.position = u64::from(index) + 1;
+                slot.by_role[role_index(message.role)].push(index);
+                slot.messages.push(message.clone());
                 let conversation = &mut slot.conversation;
                 conversation.message_count += 1;
                 conversation.updated_at = Timestamp::next_after(conversation.updated_at, now);
-                position
+                (index, message)
             })
             .expect("every id in the rank map is stored");
         let at = MessageAt {
             conversation: rank,
-            position,
+            index,
         };
         self.messages.insert(id, at);
-        Some(())
+        Some(stored)
     }
 
     pub(super) fn message(&self, id: Uuid) -> Option<&Message> {
         let at = self.messages.get(&id)?;
-        self.stored(at.conversation)
-            .messages
-            .get(at.position as usize)
+        self.stored(at.conversation).messages.get(at.index as usize)
+    }
+
+    /// At most `limit` of a conversation's messages after position `after`, or `None` when it
+    /// does not exist.
+    pub(super) fn messages_after(
+        &self,
+        id: Uuid,
+        after: u64,
+        limit: usize,
+    ) -> Option<Vec<Message>> {
+        let slot = self.slot(id)?;
+        let total = slot.messages.len();
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(total);
+        let end = start.saturating_add(limit).min(total);
+        Some(
+            (start..end)
+                .map(|at| {
+                    slot.messages
+                        .get(at)
+                        .expect("indexes below the length hold messages")
+                        .clone()
+                })
+                .collect(),
+        )
     }
 
     /// One page of a conversation's messages, or `None` when it does not exist.
     pub(super) fn messages_page(&self, query: &MessageQuery) -> Option<Page<Message>> {
         let slot = self.slot(query.conversation_id)?;
-        let positions = query
+        let indexes = query
             .filter
             .role
             .map(|role| &slot.by_role[role_index(role)]);
-        let total = positions.map_or(slot.messages.len(), ChunkedVec::len);
+        let total = indexes.map_or(slot.messages.len(), ChunkedVec::len);
         let (skip, limit) = page_bounds(query.page);
         let start = usize::try_from(skip).unwrap_or(usize::MAX).min(total);
         let end = start.saturating_add(limit).min(total);
@@ -174,14 +199,14 @@ impl ConversationTable {
                 SortOrder::Asc => n,
                 SortOrder::Desc => total - 1 - n,
             })
-            .map(|n| match positions {
+            .map(|n| match indexes {
                 None => n,
-                Some(positions) => *positions.get(n).expect("n is below the total") as usize,
+                Some(indexes) => *indexes.get(n).expect("n is below the total") as usize,
             })
             .map(|at| {
                 slot.messages
                     .get(at)
-                    .expect("positions point at messages")
+                    .expect("indexes point at messages")
                     .clone()
             })
             .collect();

@@ -2,7 +2,8 @@
 //! so that every list answers `total`, `hasMore` and any offset in O(log n).
 //!
 //! Each operation takes the lock once and finishes under it, so it is atomic, and never holds a
-//! guard across `.await`. Creation order is a per-store rank counter; [`chats`] and
+//! guard across `.await`. Each write sends its change into the store's feed under that same
+//! lock, so every topic sees changes in commit order. Creation order is a per-store rank counter; [`chats`] and
 //! [`conversations`] keep the records and their indexes, built on the [`counted`] B-tree.
 //! Record ids are looked up in sharded hash maps ([`ids`]), user ids in B-tree maps: neither
 //! grows by rehashing a whole table at once under the write lock.
@@ -21,12 +22,13 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use super::{MessageQuery, Seq, Stamped, Store, Updated};
+use super::{MessageQuery, Store, Updated};
 use crate::domain::{
     Chat, ChatFilter, ChatPatch, Clock, Conversation, Message, NewChat, NewConversation,
-    NewMessage, Page, PageRequest, SortOrder, Timestamp,
+    NewMessage, Page, PageRequest, Position, SortOrder, Timestamp,
 };
 use crate::error::{AppError, AppResult};
+use crate::events::{Change, ChangeFeed, ChangeSink, Transient, change_feed};
 use chats::ChatTable;
 use conversations::ConversationTable;
 use counted::Counted;
@@ -35,13 +37,15 @@ use counted::Counted;
 pub struct MemoryStore {
     inner: RwLock<Inner>,
     clock: Arc<dyn Clock>,
+    /// Fed while the write lock is held, so the feed's order is the store's.
+    sink: ChangeSink,
+    feed: ChangeFeed,
 }
 
 #[derive(Default)]
 struct Inner {
     /// The latest instant a write was stamped with.
     last_now: Option<Timestamp>,
-    last_seq: Seq,
     last_rank: u64,
     chats: ChatTable,
     conversations: ConversationTable,
@@ -58,11 +62,6 @@ impl Inner {
         now
     }
 
-    fn next_seq(&mut self) -> Seq {
-        self.last_seq += 1;
-        self.last_seq
-    }
-
     fn next_rank(&mut self) -> u64 {
         self.last_rank += 1;
         self.last_rank
@@ -74,11 +73,12 @@ impl Inner {
             .ok_or_else(|| AppError::not_found("chat"))
     }
 
-    /// Stores a changed chat and stamps the change.
-    fn replace_chat(&mut self, next: Chat) -> Stamped<Chat> {
+    /// Stores a changed chat one version on.
+    fn replace_chat(&mut self, mut next: Chat) -> Chat {
+        next.version += 1;
         let replaced = self.chats.replace(next.clone());
         debug_assert!(replaced, "the chat was read under the same guard");
-        Stamped::new(self.next_seq(), next)
+        next
     }
 }
 
@@ -121,20 +121,24 @@ fn page_bounds(page: PageRequest) -> (u64, usize) {
 impl MemoryStore {
     /// An empty store stamping times from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let (sink, feed) = change_feed();
         Self {
             inner: RwLock::new(Inner::default()),
             clock,
+            sink,
+            feed,
         }
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_chat(&self, new: NewChat) -> AppResult<Stamped<Chat>> {
+    async fn create_chat(&self, new: NewChat) -> AppResult<Chat> {
         let mut inner = self.inner.write();
         let now = inner.now(self.clock.as_ref());
         let chat = Chat {
             id: Uuid::new_v4(),
+            version: 1,
             title: new.title.into_inner(),
             description: new.description.map(|d| d.into_inner()),
             active: new.active,
@@ -145,7 +149,8 @@ impl Store for MemoryStore {
         };
         let rank = inner.next_rank();
         inner.chats.insert(rank, chat.clone());
-        Ok(Stamped::new(inner.next_seq(), chat))
+        self.sink.send(Change::ChatCreated(chat.clone()));
+        Ok(chat)
     }
 
     async fn get_chat(&self, id: Uuid) -> AppResult<Option<Chat>> {
@@ -159,25 +164,31 @@ impl Store for MemoryStore {
         let Some(next) = patch.apply(chat, now) else {
             return Ok(Updated::Unchanged(chat.clone()));
         };
-        Ok(Updated::Changed(inner.replace_chat(next)))
+        let chat = inner.replace_chat(next);
+        self.sink.send(Change::ChatUpdated(chat.clone()));
+        Ok(Updated::Changed(chat))
     }
 
-    async fn toggle_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+    async fn toggle_chat(&self, id: Uuid) -> AppResult<Chat> {
         let mut inner = self.inner.write();
         let now = inner.now(self.clock.as_ref());
         let mut next = inner.chat(id)?.clone();
         next.active = !next.active;
         next.updated_at = Timestamp::next_after(next.updated_at, now);
-        Ok(inner.replace_chat(next))
+        let chat = inner.replace_chat(next);
+        self.sink.send(Change::ChatUpdated(chat.clone()));
+        Ok(chat)
     }
 
-    async fn delete_chat(&self, id: Uuid) -> AppResult<Stamped<Chat>> {
+    async fn delete_chat(&self, id: Uuid) -> AppResult<Chat> {
         let mut inner = self.inner.write();
-        let chat = inner
+        let mut chat = inner
             .chats
             .remove(id)
             .ok_or_else(|| AppError::not_found("chat"))?;
-        Ok(Stamped::new(inner.next_seq(), chat))
+        chat.version += 1;
+        self.sink.send(Change::ChatDeleted(chat.clone()));
+        Ok(chat)
     }
 
     async fn list_chats(
@@ -189,7 +200,7 @@ impl Store for MemoryStore {
         Ok(self.inner.read().chats.page(filter, order, page))
     }
 
-    async fn create_conversation(&self, new: NewConversation) -> AppResult<Stamped<Conversation>> {
+    async fn create_conversation(&self, new: NewConversation) -> AppResult<Conversation> {
         let mut inner = self.inner.write();
         let now = inner.now(self.clock.as_ref());
         let conversation = Conversation {
@@ -202,7 +213,9 @@ impl Store for MemoryStore {
         };
         let rank = inner.next_rank();
         inner.conversations.insert(rank, conversation.clone());
-        Ok(Stamped::new(inner.next_seq(), conversation))
+        self.sink
+            .send(Change::ConversationCreated(conversation.clone()));
+        Ok(conversation)
     }
 
     async fn get_conversations(&self, ids: &[Uuid]) -> AppResult<Vec<Conversation>> {
@@ -213,17 +226,18 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn delete_conversation(&self, id: Uuid) -> AppResult<Stamped<Conversation>> {
-        let (seq, removed) = {
+    async fn delete_conversation(&self, id: Uuid) -> AppResult<Conversation> {
+        let removed = {
             let mut inner = self.inner.write();
             let removed = inner
                 .conversations
                 .remove(id)
                 .ok_or_else(|| AppError::not_found("conversation"))?;
-            (inner.next_seq(), removed)
+            self.sink.send(Change::ConversationDeleted(id));
+            removed
         };
         // The messages are freed here, after the guard is released.
-        Ok(Stamped::new(seq, removed.conversation))
+        Ok(removed.conversation)
     }
 
     async fn list_conversations(
@@ -235,26 +249,24 @@ impl Store for MemoryStore {
         Ok(self.inner.read().conversations.page(user_id, order, page))
     }
 
-    async fn append_message(
-        &self,
-        conversation_id: Uuid,
-        new: NewMessage,
-    ) -> AppResult<Stamped<Message>> {
+    async fn append_message(&self, conversation_id: Uuid, new: NewMessage) -> AppResult<Message> {
         let mut inner = self.inner.write();
         let now = inner.now(self.clock.as_ref());
         let message = Message {
             id: Uuid::new_v4(),
             conversation_id,
+            position: 0,
             role: new.role,
             content: new.content.into_inner(),
             metadata: new.metadata,
             created_at: now,
         };
-        inner
+        let message = inner
             .conversations
-            .append(message.clone(), now)
+            .append(message, now)
             .ok_or_else(|| AppError::not_found("conversation"))?;
-        Ok(Stamped::new(inner.next_seq(), message))
+        self.sink.send(Change::MessageAdded(message.clone()));
+        Ok(message)
     }
 
     async fn get_message(&self, id: Uuid) -> AppResult<Option<Message>> {
@@ -270,6 +282,31 @@ impl Store for MemoryStore {
             .iter()
             .map(|query| inner.conversations.messages_page(query))
             .collect())
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: Uuid,
+        after: Position,
+        limit: u64,
+    ) -> AppResult<Option<Vec<Message>>> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self
+            .inner
+            .read()
+            .conversations
+            .messages_after(conversation_id, after, limit))
+    }
+
+    fn feed(&self) -> ChangeFeed {
+        self.feed.clone()
+    }
+
+    async fn announce(&self, event: Transient) -> AppResult<()> {
+        // Under the write lock like every change, so it lands between the writes around it.
+        let _guard = self.inner.write();
+        self.sink.send(event.into());
+        Ok(())
     }
 
     async fn ping(&self) -> AppResult<()> {

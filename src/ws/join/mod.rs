@@ -1,27 +1,25 @@
 //! `GET /ws`: the join protocol of docs/api.md ("The /ws join protocol"). A socket joins conversations
 //! and gets each new message there in the REST message shape, until it leaves, the
-//! conversation is deleted, or it falls more than the hub's backlog behind (an error frame with
-//! `SUBSCRIPTION_LAGGED`, then `left`). Client mistakes answer an error frame and keep the
-//! socket open.
+//! conversation is deleted, or it falls more than the feed's backlog behind (an error frame
+//! with `SUBSCRIPTION_LAGGED`, then `left`). Each joined conversation is one live stream from
+//! the service, which this module only renders. Client mistakes answer an error frame and keep
+//! the socket open.
 
 mod frames;
-
-use std::pin::Pin;
 
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures::{Stream, StreamExt};
-use tokio::sync::broadcast::error::RecvError;
+use futures::StreamExt;
 use tokio_stream::StreamMap;
 use uuid::Uuid;
 
 use self::frames::ClientFrame;
 use super::{Admission, Exit, RETRY_AFTER_SECS, Session, Sockets};
-use crate::domain::{self, parse_id};
+use crate::domain::parse_id;
 use crate::error::{AppError, ErrorCode};
-use crate::events::{Event, TopicReceiver};
+use crate::events::{Change, LiveItem, LiveStream};
 use crate::service::ChatService;
 
 /// `/ws` close code for a socket that must authenticate and did not.
@@ -63,52 +61,20 @@ pub async fn join_socket(
         .on_upgrade(move |socket| super::serve_socket(socket, ticket, session))
 }
 
-/// What a joined conversation pushes.
-enum Push {
-    Message(domain::Message),
-    Deleted,
-    Lagged(u64),
-    /// The topic closed without a deletion (not expected; the socket is told it left).
-    Ended,
-}
-
-type Pushes = Pin<Box<dyn Stream<Item = Push> + Send>>;
-
-/// A conversation's pushes; the stream ends after `Deleted`, `Lagged` or `Ended`.
-fn pushes(rx: TopicReceiver) -> Pushes {
-    Box::pin(futures::stream::unfold(Some(rx), |state| async move {
-        let mut rx = state?;
-        loop {
-            let push = match rx.recv().await {
-                Ok(event) => match &*event {
-                    Event::MessageAdded(message) => {
-                        return Some((Push::Message(message.clone()), Some(rx)));
-                    }
-                    Event::ConversationDeleted(_) => Push::Deleted,
-                    _ => continue,
-                },
-                Err(RecvError::Lagged(missed)) => Push::Lagged(missed),
-                Err(RecvError::Closed) => Push::Ended,
-            };
-            return Some((push, None));
-        }
-    }))
-}
-
 /// One `/ws` connection.
 pub struct JoinSession {
     service: ChatService,
     sockets: Sockets,
     headers: HeaderMap,
     authenticated: bool,
-    joined: StreamMap<Uuid, Pushes>,
+    joined: StreamMap<Uuid, LiveStream>,
 }
 
 enum Wake {
     Frame(Option<Result<Message, axum::Error>>),
     AuthTimeout,
     Keepalive,
-    Push(Uuid, Push),
+    Push(Uuid, LiveItem),
 }
 
 impl Session for JoinSession {
@@ -219,32 +185,41 @@ impl JoinSession {
             return send(socket, frames::joined(&id.to_string())).await;
         }
         match self.service.watch_conversation(raw).await {
-            Ok((id, rx)) => {
-                self.joined.insert(id, pushes(rx));
+            Ok((id, live)) => {
+                self.joined.insert(id, live);
                 send(socket, frames::joined(&id.to_string())).await
             }
             Err(err) => send(socket, frames::error(&err, Some(raw))).await,
         }
     }
 
-    async fn on_push(&mut self, socket: &mut WebSocket, id: Uuid, push: Push) -> Result<(), Exit> {
+    async fn on_push(
+        &mut self,
+        socket: &mut WebSocket,
+        id: Uuid,
+        item: LiveItem,
+    ) -> Result<(), Exit> {
         let id_text = id.to_string();
-        match push {
-            Push::Message(message) => send(socket, frames::message(&message)).await,
-            Push::Deleted => {
-                self.joined.remove(&id);
-                send(socket, frames::deleted(&id_text)).await
-            }
-            Push::Lagged(missed) => {
+        match item {
+            LiveItem::Event(change) => match &*change {
+                Change::MessageAdded(message) => send(socket, frames::message(message)).await,
+                Change::ConversationDeleted(_) => {
+                    self.joined.remove(&id);
+                    send(socket, frames::deleted(&id_text)).await
+                }
+                _ => Ok(()),
+            },
+            LiveItem::Lagged => {
                 self.joined.remove(&id);
                 let err = AppError::new(
                     ErrorCode::SubscriptionLagged,
-                    format!("missed {missed} events; join again to resume"),
+                    "fell too far behind and missed messages; join again to resume",
                 );
                 send(socket, frames::error(&err, Some(&id_text))).await?;
                 send(socket, frames::left(&id_text)).await
             }
-            Push::Ended => {
+            // The conversation ended without a deletion (the server is stopping).
+            LiveItem::Ended => {
                 self.joined.remove(&id);
                 send(socket, frames::left(&id_text)).await
             }

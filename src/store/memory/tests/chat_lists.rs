@@ -136,15 +136,18 @@ fn random_mix(seed: u64, steps: usize) {
                     priority: random_priority(&mut rng),
                     user_id: random_user(&mut rng),
                 };
-                model.push(block_on(store.create_chat(new)).unwrap().value);
+                model.push(block_on(store.create_chat(new)).unwrap());
             }
             (40..65, Some(at)) => {
                 let patch = random_patch(&mut rng);
                 let expected = patch.apply(&model[at], clock.now());
                 match block_on(store.update_chat(model[at].id, patch)).unwrap() {
-                    Updated::Changed(stamped) => {
-                        assert_eq!(Some(&stamped.value), expected.as_ref(), "{context}");
-                        model[at] = stamped.value;
+                    Updated::Changed(mut chat) => {
+                        assert_eq!(chat.version, model[at].version + 1, "{context}");
+                        chat.version -= 1;
+                        assert_eq!(Some(&chat), expected.as_ref(), "{context}");
+                        chat.version += 1;
+                        model[at] = chat;
                     }
                     Updated::Unchanged(chat) => {
                         assert_eq!((&chat, expected), (&model[at], None), "{context}");
@@ -152,13 +155,15 @@ fn random_mix(seed: u64, steps: usize) {
                 }
             }
             (65..80, Some(at)) => {
-                let toggled = block_on(store.toggle_chat(model[at].id)).unwrap().value;
+                let toggled = block_on(store.toggle_chat(model[at].id)).unwrap();
                 assert_eq!(toggled.active, !model[at].active, "{context}");
                 model[at] = toggled;
             }
             (80..95, Some(at)) => {
-                let deleted = block_on(store.delete_chat(model[at].id)).unwrap().value;
-                assert_eq!(deleted, model.remove(at), "{context}");
+                let deleted = block_on(store.delete_chat(model[at].id)).unwrap();
+                let mut expected = model.remove(at);
+                expected.version += 1;
+                assert_eq!(deleted, expected, "{context}");
                 let again = block_on(store.delete_chat(deleted.id)).unwrap_err();
                 assert_eq!(again.code(), ErrorCode::NotFound, "{context}");
             }

@@ -124,7 +124,7 @@ fn random_mix(seed: u64, steps: usize) {
                 let user = USERS[rng.random_range(0..USERS.len())];
                 let created = block_on(store.create_conversation(new_conversation(user)));
                 model.push(Stored {
-                    conversation: created.unwrap().value,
+                    conversation: created.unwrap(),
                     messages: Vec::new(),
                 });
             }
@@ -138,7 +138,7 @@ fn random_mix(seed: u64, steps: usize) {
                 // Half go to the oldest conversation, which grows past a chunk of the log.
                 let stored = &mut model[if rng.random_bool(0.5) { 0 } else { at }];
                 let id = stored.conversation.id;
-                let message = block_on(store.append_message(id, new)).unwrap().value;
+                let message = block_on(store.append_message(id, new)).unwrap();
                 assert_eq!(
                     (message.conversation_id, message.role),
                     (id, role),
@@ -153,7 +153,7 @@ fn random_mix(seed: u64, steps: usize) {
             (90..95, Some(at)) => {
                 let stored = model.remove(at);
                 let deleted = block_on(store.delete_conversation(stored.conversation.id));
-                assert_eq!(deleted.unwrap().value, stored.conversation, "{context}");
+                assert_eq!(deleted.unwrap(), stored.conversation, "{context}");
                 forgotten.extend(stored.messages);
             }
             (_, Some(at)) => {

@@ -57,20 +57,20 @@ fn messages_of(conversation_id: Uuid) -> MessageQuery {
 }
 
 #[test]
-fn every_change_takes_the_next_sequence_number_and_failures_take_none() {
+fn every_change_moves_the_chat_version_or_takes_the_next_position_and_failures_move_nothing() {
     let (store, _) = store_at(0);
     block_on(async {
         let chat = store.create_chat(new_chat("a", None)).await.unwrap();
-        assert_eq!(chat.seq, 1);
-        let id = chat.value.id;
+        assert_eq!(chat.version, 1);
+        let id = chat.id;
         let same = ChatPatch {
             title: Some(Title::parse("a".into()).unwrap()),
             ..Default::default()
         };
-        assert!(matches!(
+        assert_eq!(
             store.update_chat(id, same).await.unwrap(),
-            Updated::Unchanged(_)
-        ));
+            Updated::Unchanged(chat)
+        );
         let missing = Uuid::new_v4();
         assert!(store.toggle_chat(missing).await.is_err());
         let high = ChatPatch {
@@ -80,25 +80,22 @@ fn every_change_takes_the_next_sequence_number_and_failures_take_none() {
         let Updated::Changed(updated) = store.update_chat(id, high).await.unwrap() else {
             panic!("a priority change is a change");
         };
-        assert_eq!(updated.seq, 2);
-        assert_eq!(store.toggle_chat(id).await.unwrap().seq, 3);
-        let conversation = store
+        assert_eq!(updated.version, 2);
+        assert_eq!(store.toggle_chat(id).await.unwrap().version, 3);
+        assert_eq!(store.get_chat(id).await.unwrap().unwrap().version, 3);
+        let conversation_id = store
             .create_conversation(new_conversation("u"))
             .await
-            .unwrap();
-        assert_eq!(conversation.seq, 4);
-        let conversation_id = conversation.value.id;
-        let message = store.append_message(conversation_id, new_message(Role::User, "hi"));
-        assert_eq!(message.await.unwrap().seq, 5);
-        assert_eq!(
-            store
-                .delete_conversation(conversation_id)
-                .await
-                .unwrap()
-                .seq,
-            6
-        );
-        assert_eq!(store.delete_chat(id).await.unwrap().seq, 7);
+            .unwrap()
+            .id;
+        for position in 1..=3 {
+            let message = store.append_message(conversation_id, new_message(Role::User, "hi"));
+            let message = message.await.unwrap();
+            assert_eq!(message.position, position);
+            assert_eq!(store.get_message(message.id).await.unwrap(), Some(message));
+        }
+        let deleted = store.delete_chat(id).await.unwrap();
+        assert_eq!((deleted.version, deleted.active), (4, false));
     });
 }
 
@@ -132,9 +129,9 @@ fn writes_to_unknown_ids_are_not_found() {
 fn changes_within_one_millisecond_still_move_updated_at_forward() {
     let (store, clock) = store_at(1_000);
     block_on(async {
-        let chat = store.create_chat(new_chat("a", None)).await.unwrap().value;
-        let toggled = store.toggle_chat(chat.id).await.unwrap().value;
-        let toggled_again = store.toggle_chat(chat.id).await.unwrap().value;
+        let chat = store.create_chat(new_chat("a", None)).await.unwrap();
+        let toggled = store.toggle_chat(chat.id).await.unwrap();
+        let toggled_again = store.toggle_chat(chat.id).await.unwrap();
         assert_eq!(
             [
                 chat.updated_at,
@@ -145,14 +142,14 @@ fn changes_within_one_millisecond_still_move_updated_at_forward() {
         );
         assert_eq!(toggled_again.created_at, Timestamp::from_millis(1_000));
         clock.advance_millis(10);
-        let later = store.toggle_chat(chat.id).await.unwrap().value;
+        let later = store.toggle_chat(chat.id).await.unwrap();
         assert_eq!(later.updated_at, Timestamp::from_millis(1_010));
 
         let conversation = store
             .create_conversation(new_conversation("u"))
             .await
             .unwrap();
-        let id = conversation.value.id;
+        let id = conversation.id;
         for content in ["one", "two"] {
             store
                 .append_message(id, new_message(Role::User, content))
@@ -175,7 +172,6 @@ fn a_message_batch_answers_none_for_a_missing_conversation() {
             .create_conversation(new_conversation("u"))
             .await
             .unwrap()
-            .value
             .id;
         let hello = store
             .append_message(id, new_message(Role::User, "hello"))
@@ -187,7 +183,7 @@ fn a_message_batch_answers_none_for_a_missing_conversation() {
             .unwrap();
         assert_eq!(pages[0], None);
         let page = pages[1].as_ref().expect("the conversation exists");
-        assert_eq!((page.items.as_slice(), page.total), (&[hello.value][..], 1));
+        assert_eq!((page.items.as_slice(), page.total), (&[hello][..], 1));
     });
 }
 
@@ -198,18 +194,15 @@ fn deleting_a_conversation_forgets_its_messages_and_its_user_list_entry() {
         let kept = store
             .create_conversation(new_conversation("u"))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         let gone = store
             .create_conversation(new_conversation("u"))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         let message: Message = store
             .append_message(gone.id, new_message(Role::Assistant, "bye"))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         assert_eq!(
             store.get_message(message.id).await.unwrap(),
             Some(message.clone())
@@ -231,13 +224,11 @@ fn a_chat_whose_user_changes_moves_between_user_lists() {
         let first = store
             .create_chat(new_chat("first", Some("ann")))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         let second = store
             .create_chat(new_chat("second", Some("bob")))
             .await
-            .unwrap()
-            .value;
+            .unwrap();
         let to_bob = ChatPatch {
             user_id: Some(Some(UserId::parse("bob".into()).unwrap())),
             ..Default::default()
@@ -270,17 +261,11 @@ fn a_chat_whose_user_changes_moves_between_user_lists() {
 fn stamps_never_go_back_in_stored_order_when_the_clock_does() {
     let (store, clock) = store_at(1_000_000);
     let start = Timestamp::from_millis(1_000_000);
-    let first = block_on(store.create_chat(new_chat("a", None)))
-        .unwrap()
-        .value;
+    let first = block_on(store.create_chat(new_chat("a", None))).unwrap();
     clock.set(Timestamp::from_millis(999_000));
-    let second = block_on(store.create_chat(new_chat("b", None)))
-        .unwrap()
-        .value;
+    let second = block_on(store.create_chat(new_chat("b", None))).unwrap();
     assert_eq!((first.created_at, second.created_at), (start, start));
     clock.set(Timestamp::from_millis(1_000_005));
-    let third = block_on(store.create_chat(new_chat("c", None)))
-        .unwrap()
-        .value;
+    let third = block_on(store.create_chat(new_chat("c", None))).unwrap();
     assert_eq!(third.created_at, Timestamp::from_millis(1_000_005));
 }

@@ -10,6 +10,7 @@ mod chats;
 mod conversations;
 mod replies;
 mod turns;
+mod writing;
 
 use std::sync::Arc;
 

@@ -11,12 +11,14 @@ use std::future::Future;
 
 use futures::StreamExt;
 use serde_json::json;
+use tokio::time::Instant;
+use uuid::Uuid;
 
+use super::writing::{Deltas, ReplyText};
 use super::{ChatService, defaults, require_id};
 use crate::assistant::{ReplyPiece, ReplyRequest};
 use crate::domain::{
-    MESSAGE_MAX_CHARS, Message, MessageContent, MessageFilter, Metadata, NewMessage, PageRequest,
-    Role, SortOrder,
+    Message, MessageContent, MessageFilter, Metadata, NewMessage, PageRequest, Role, SortOrder,
 };
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::store::MessageQuery;
@@ -99,7 +101,7 @@ impl ChatService {
     }
 
     /// The conversation's newest message; `None` when the conversation is gone.
-    async fn latest_message(&self, conversation_id: uuid::Uuid) -> AppResult<Option<Message>> {
+    async fn latest_message(&self, conversation_id: Uuid) -> AppResult<Option<Message>> {
         let query = MessageQuery {
             conversation_id,
             filter: MessageFilter::default(),
@@ -110,28 +112,58 @@ impl ChatService {
         Ok(page.and_then(|page| page.items.into_iter().next()))
     }
 
-    /// Streams the assistant's answer to `asked` (already stored) and stores it whole.
+    /// Streams the assistant's answer to `asked` (already stored), announcing each piece as it
+    /// is written, and stores it whole; a failure is announced too, and nothing is stored.
     async fn answer(&self, asked: &Message) -> AppResult<Message> {
+        let reply_id = Uuid::new_v4();
+        let mut deltas = Deltas::new(self.store.clone(), asked.conversation_id, reply_id);
+        match self.write_reply(asked, reply_id, &mut deltas).await {
+            Ok(reply) => Ok(reply),
+            Err(err) => {
+                deltas.fail(&err).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn write_reply(
+        &self,
+        asked: &Message,
+        reply_id: Uuid,
+        deltas: &mut Deltas,
+    ) -> AppResult<Message> {
         let request = self.reply_request(asked).await?;
         let mut pieces = self.responder.respond(request).await.map_err(unavailable)?;
         let mut reply = ReplyText::default();
         let mut metadata = Metadata::new();
-        while let Some(piece) = pieces.next().await {
-            match piece.map_err(unavailable)? {
-                ReplyPiece::Text(text) => {
-                    reply.push(&text);
+        loop {
+            let due = deltas.due_at();
+            let piece = tokio::select! {
+                piece = pieces.next() => piece,
+                () = sleep_until_some(due), if due.is_some() => {
+                    deltas.flush().await;
+                    continue;
+                }
+            };
+            match piece.transpose().map_err(unavailable)? {
+                None => break,
+                Some(ReplyPiece::Text(text)) => {
+                    deltas.push(reply.push(&text)).await;
                     if reply.is_full() {
                         metadata.insert("finishReason".into(), json!("length"));
                         break;
                     }
                 }
-                ReplyPiece::Info(info) => metadata.extend(info),
+                Some(ReplyPiece::Info(info)) => metadata.extend(info),
             }
         }
-        let content = MessageContent::parse(reply.text).map_err(|_| {
+        // Every piece is out before the stored reply is announced.
+        deltas.flush().await;
+        let content = MessageContent::parse(reply.into_text()).map_err(|_| {
             AppError::assistant_unavailable("The assistant is unavailable: the reply was empty")
         })?;
         let new = NewMessage {
+            id: reply_id,
             role: Role::Assistant,
             content,
             metadata,
@@ -178,6 +210,13 @@ impl ChatService {
     }
 }
 
+/// Sleeps until `at` (callers only poll this when there is one).
+async fn sleep_until_some(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
 /// Any responder failure is the assistant's being unavailable to the client.
 fn unavailable(err: AppError) -> AppError {
     if err.code() == ErrorCode::AssistantUnavailable {
@@ -197,47 +236,4 @@ fn with_user_message<T>(outcome: AppResult<T>, user_message: &Message) -> AppRes
         let message = serde_json::to_value(user_message).expect("a message serializes");
         err.with_details(json!({ "userMessage": message }))
     })
-}
-
-/// The reply as it will be stored: each piece cleaned of what a message may not hold, up to
-/// the message length limit.
-#[derive(Default)]
-struct ReplyText {
-    text: String,
-    chars: usize,
-}
-
-impl ReplyText {
-    /// Appends what fits of `piece`, cleaned; returns what was appended.
-    fn push(&mut self, piece: &str) -> &str {
-        let start = self.text.len();
-        for c in MessageContent::clean_piece(piece).chars() {
-            if self.chars == MESSAGE_MAX_CHARS {
-                break;
-            }
-            self.text.push(c);
-            self.chars += 1;
-        }
-        &self.text[start..]
-    }
-
-    fn is_full(&self) -> bool {
-        self.chars == MESSAGE_MAX_CHARS
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reply_text_is_cleaned_and_stops_at_the_message_limit() {
-        let mut reply = ReplyText::default();
-        assert_eq!(reply.push("a\u{0}b\n"), "ab\n");
-        let long = "é".repeat(MESSAGE_MAX_CHARS);
-        assert_eq!(reply.push(&long).chars().count(), MESSAGE_MAX_CHARS - 3);
-        assert!(reply.is_full());
-        assert_eq!(reply.push("more"), "");
-        assert!(MessageContent::parse(reply.text).is_ok());
-    }
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod assistant_failures;
 mod assistant_keys;
 mod assistant_openai;
+mod assistant_stream;
 mod concurrency;
 mod counting_store;
 mod dataloader;

@@ -72,8 +72,8 @@ pub struct Streamed {
     no_usage: bool,
     /// After this many deltas, break the connection.
     cut_after: Option<usize>,
-    /// After this many deltas, wait for the gate.
-    hold: Option<(usize, Gate)>,
+    /// After so many deltas, wait for a gate (several may be given).
+    holds: Vec<(usize, Gate)>,
 }
 
 impl Answer {
@@ -122,7 +122,7 @@ impl Streamed {
         self
     }
     pub fn hold_after(mut self, deltas: usize, gate: &Gate) -> Self {
-        self.hold = Some((deltas, gate.clone()));
+        self.holds.push((deltas, gate.clone()));
         self
     }
     pub fn answer(self) -> Answer {
@@ -326,7 +326,7 @@ fn frames(streamed: Streamed) -> Vec<Frame> {
             frames.push(Frame::Cut);
             return frames;
         }
-        if let Some((_, gate)) = streamed.hold.as_ref().filter(|(after, _)| *after == i) {
+        for (_, gate) in streamed.holds.iter().filter(|(after, _)| *after == i) {
             flush(&mut events, &mut frames);
             frames.push(Frame::Hold(gate.clone()));
         }

@@ -183,8 +183,14 @@ function stopLive() {
 function onReplyItem(id, item) {
   if (!isOpen(id)) return;
   if (item.done) {
-    state.drafts.delete(item.messageId);
-    if (item.message) merge([item.message]);
+    // The finished reply stays last, as written, until `messageAdded` (or the mutation's
+    // answer) brings the stored message in its place: the two subscriptions may deliver in
+    // either order, and only `messageAdded` puts messages in stored order.
+    if (item.message && !state.messages.has(item.messageId)) {
+      state.drafts.set(item.messageId, { ...item.message, streaming: false });
+    } else {
+      state.drafts.delete(item.messageId);
+    }
     redraw();
     if (item.error) replyFailed(item.error.message);
     return;

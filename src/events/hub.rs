@@ -53,14 +53,17 @@ impl ChangeSink {
     /// all: their subscribers resume afresh). Costs nothing when nobody listens.
     pub fn send(&self, change: Change) {
         let mut topics = self.hub.topics.lock();
-        if change == Change::Gap {
+        if matches!(change, Change::Gap) {
             let gap = Arc::new(change);
             for (_, channel) in topics.drain() {
                 let _ = channel.sender.send(gap.clone());
             }
             return;
         }
-        let mut shared: Option<Arc<Change>> = None;
+        if !change.topics().any(|topic| topics.contains_key(&topic)) {
+            return;
+        }
+        let change = Arc::new(change);
         for topic in change.topics() {
             let Some(channel) = topics.get_mut(&topic) else {
                 continue;
@@ -71,11 +74,8 @@ impl ChangeSink {
                 }
                 channel.last = Some(number);
             }
-            let event = shared
-                .get_or_insert_with(|| Arc::new(change.clone()))
-                .clone();
             // An error means nobody listens any more: drop the channel so it frees its buffer.
-            if channel.sender.send(event).is_err() || change.ends(topic) {
+            if channel.sender.send(change.clone()).is_err() || change.ends(topic) {
                 topics.remove(&topic);
             }
         }

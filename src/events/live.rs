@@ -113,6 +113,9 @@ struct Cursor {
     last: Option<u64>,
     replay: Option<Replay>,
     phase: Phase,
+    /// A change that skipped ahead, delivered after the replay that fills the skip if the
+    /// store did not hold it yet.
+    skipped: Option<Arc<Change>>,
     ready: VecDeque<LiveItem>,
     finished: bool,
 }
@@ -124,6 +127,7 @@ impl Cursor {
             last,
             replay,
             phase,
+            skipped: None,
             ready: VecDeque::new(),
             finished: false,
         }
@@ -170,17 +174,18 @@ impl Cursor {
             .await
         {
             Ok(Some(page)) => {
-                if (page.len() as u64) < REPLAY_PAGE {
-                    self.phase = Phase::CatchUp;
-                }
+                let complete = (page.len() as u64) < REPLAY_PAGE;
                 for message in page {
                     self.last = Some(message.position);
                     let change = Change::MessageAdded(message);
                     self.ready.push_back(LiveItem::Event(Arc::new(change)));
                 }
+                if complete {
+                    self.end_replay();
+                }
             }
             // Deleted meanwhile: its deletion is on the topic.
-            Ok(None) => self.phase = Phase::CatchUp,
+            Ok(None) => self.end_replay(),
             Err(err) => {
                 let (code, message) = (err.code().as_str(), err.message());
                 tracing::warn!(
@@ -193,8 +198,20 @@ impl Cursor {
         }
     }
 
+    /// Moves on to what arrived during the replay, after the change whose skip it filled (if
+    /// the store did not hold that one yet).
+    fn end_replay(&mut self) {
+        if let Some(change) = self.skipped.take()
+            && matches!(self.fit(&change), Fit::Next | Fit::SkipsAhead)
+        {
+            self.deliver(change);
+        }
+        self.phase = Phase::CatchUp;
+    }
+
     /// Goes through what arrived during a replay. Transient events held here are dropped when
-    /// a message the subscriber already has follows them: they belonged before it.
+    /// a message the subscriber already has follows them (they belonged before it), or when a
+    /// message skips ahead (their place among the missing messages is unknown).
     fn catch_up(&mut self) {
         let mut held = Vec::new();
         loop {
@@ -220,10 +237,7 @@ impl Cursor {
                     self.phase = Phase::Live;
                     return;
                 }
-                Fit::SkipsAhead => {
-                    self.phase = Phase::Replay;
-                    return;
-                }
+                Fit::SkipsAhead => return self.fill_skip(change),
                 Fit::Ends => {
                     self.release(held);
                     self.ready.push_back(LiveItem::Event(change));
@@ -244,7 +258,7 @@ impl Cursor {
             Fit::Stale => {}
             Fit::Next => self.deliver(change),
             Fit::Transient => self.ready.push_back(LiveItem::Event(change)),
-            Fit::SkipsAhead => self.phase = Phase::Replay,
+            Fit::SkipsAhead => self.fill_skip(change),
             Fit::Ends => {
                 self.ready.push_back(LiveItem::Event(change));
                 self.finish(LiveItem::Ended);
@@ -254,7 +268,7 @@ impl Cursor {
     }
 
     fn fit(&self, change: &Change) -> Fit {
-        if *change == Change::Gap {
+        if matches!(change, Change::Gap) {
             return Fit::Gap;
         }
         let topic = self.rx.topic();
@@ -273,6 +287,12 @@ impl Cursor {
         }
     }
 
+    /// Reads the messages `change` skipped from the store before going on.
+    fn fill_skip(&mut self, change: Arc<Change>) {
+        self.skipped = Some(change);
+        self.phase = Phase::Replay;
+    }
+
     fn deliver(&mut self, change: Arc<Change>) {
         if let Some(number) = change.order_on(self.rx.topic()) {
             self.last = Some(number);
@@ -289,3 +309,6 @@ impl Cursor {
         self.finished = true;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Error, ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables,
 };
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{AppError, ErrorCode};
 
@@ -80,16 +81,53 @@ fn is_request_error(errors: &[ServerError]) -> bool {
         .any(|e| code_of(e).is_some_and(|code| before_execution.contains(&code)))
 }
 
-/// A finished response as JSON with a code on every error, and whether the request failed
-/// before execution; such a response has no `data` entry at all (GraphQL spec 7.1.1).
-pub fn finish_response(mut response: async_graphql::Response) -> (serde_json::Value, bool) {
+/// A finished GraphQL response: every error has a code, and a request that failed before
+/// execution has no `data` entry at all (GraphQL spec 7.1.1).
+///
+/// It serialises straight from async-graphql's values, whose objects keep the order of the
+/// selection set (aliases included); a detour through `serde_json::Value` would sort the keys.
+pub struct FinishedResponse {
+    response: async_graphql::Response,
+    request_failed: bool,
+}
+
+impl FinishedResponse {
+    /// Whether the request failed before execution (parse or validation).
+    pub fn request_failed(&self) -> bool {
+        self.request_failed
+    }
+
+    /// The errors, each with `extensions.code`.
+    pub fn errors(&self) -> &[ServerError] {
+        &self.response.errors
+    }
+}
+
+impl Serialize for FinishedResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = &self.response;
+        let mut map = serializer.serialize_map(None)?;
+        if !self.request_failed {
+            map.serialize_entry("data", &response.data)?;
+        }
+        if !response.errors.is_empty() {
+            map.serialize_entry("errors", &response.errors)?;
+        }
+        if !response.extensions.is_empty() {
+            map.serialize_entry("extensions", &response.extensions)?;
+        }
+        map.end()
+    }
+}
+
+/// Gives every error of `response` a code and notes whether it failed before execution.
+pub fn finish_response(mut response: async_graphql::Response) -> FinishedResponse {
     ensure_codes(&mut response.errors);
     let request_failed = is_request_error(&response.errors);
-    let mut body = serde_json::to_value(&response).expect("a GraphQL response serializes");
-    if request_failed && let serde_json::Value::Object(map) = &mut body {
-        map.remove("data");
+    FinishedResponse {
+        response,
+        request_failed,
     }
-    (body, request_failed)
 }
 
 /// What the depth limit answers (async-graphql's own wording), for every refusal of nesting.
@@ -132,6 +170,7 @@ impl Extension for ErrorCodesExtension {
                 e.message = TOO_DEEP.to_owned();
                 set_code(&mut e, ErrorCode::GraphqlValidationFailed);
             } else if code_of(&e).is_none() {
+                super::syntax::make_readable(query, &mut e);
                 set_code(&mut e, ErrorCode::GraphqlParseFailed);
             }
             e

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::variables::selected_operation;
@@ -23,7 +23,7 @@ const APPLICATION_JSON: &str = "application/json";
 /// A GraphQL-shaped answer with `status`, in the media type the request's `Accept` asks for:
 /// for answers given before the endpoint runs (the edge's 401, 408 and 429).
 pub fn respond_negotiated(headers: &HeaderMap, status: StatusCode, body: Value) -> Response {
-    Format::negotiate(headers).respond(status, body)
+    Format::negotiate(headers).respond(status, &body)
 }
 
 /// Which media type the client gets, decided from `Accept`.
@@ -71,8 +71,9 @@ impl Format {
         })
     }
 
-    fn respond(self, status: StatusCode, body: Value) -> Response {
-        let mut response = (status, body.to_string()).into_response();
+    fn respond(self, status: StatusCode, body: &impl Serialize) -> Response {
+        let text = serde_json::to_string(body).expect("a GraphQL response serializes");
+        let mut response = (status, text).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, self.content_type());
@@ -83,7 +84,7 @@ impl Format {
     fn transport_error(self, err: &AppError) -> Response {
         let status = err.code().http_status();
         let body = serde_json::json!({ "errors": [request_error(err)] });
-        self.respond(status, body)
+        self.respond(status, &body)
     }
 }
 
@@ -172,13 +173,13 @@ pub async fn graphql_handler(
         return method_not_allowed(format, "mutations must be sent with POST", "POST");
     }
 
-    let (body, request_failed) = finish_response(schema.execute(request).await);
-    let status = if request_failed && format == Format::GraphqlResponse {
+    let body = finish_response(schema.execute(request).await);
+    let status = if body.request_failed() && format == Format::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    format.respond(status, body)
+    format.respond(status, &body)
 }
 
 #[cfg(test)]

@@ -5,22 +5,27 @@
 
 mod errors;
 mod http;
+mod introspection;
 mod loaders;
 mod mutation;
 mod query;
 mod scalars;
+mod sdl;
 mod subscription;
+mod syntax;
 mod types;
 mod variables;
 pub mod ws;
 
 use async_graphql::{Context, Schema};
 
-pub use errors::{ErrorCodes, finish_response, request_error};
+pub use errors::{ErrorCodes, FinishedResponse, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
+use introspection::NoSchemaDescription;
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use sdl::sdl;
 pub use subscription::SubscriptionRoot;
 pub use variables::RequiredVariables;
 pub use ws::graphql_get;
@@ -48,20 +53,10 @@ pub fn build_schema(service: ChatService) -> ChatSchema {
         .data(service)
         .extension(RequiredVariables)
         .extension(ErrorCodes)
+        .extension(NoSchemaDescription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
-}
-
-/// The schema's SDL as committed in `schema.graphql` and served at `/schema.graphql`.
-/// Built once: the schema never changes while the process runs.
-pub fn sdl() -> &'static str {
-    static SDL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-            .finish()
-            .sdl()
-    });
-    &SDL
 }
 
 fn service<'a>(ctx: &Context<'a>) -> &'a ChatService {

@@ -38,19 +38,25 @@ fn render<T: Send + 'static>(
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Every message stored in the conversation, in stored order; completes when it is deleted.
+    /// With `after` (a message of this conversation), the messages stored after it come first,
+    /// then the new ones, without a gap or a repeat: how a subscriber resumes.
     async fn message_added(
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
+        after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
-        let (_, live) = service(ctx).watch_conversation(&conversation_id).await?;
+        let after = after.as_ref().map(|id| id.as_str());
+        let (_, live) = service(ctx)
+            .watch_conversation(&conversation_id, after)
+            .await?;
         Ok(render(
             live,
             |change| match change {
                 Change::MessageAdded(m) => Some(Message(m.clone())),
                 _ => None,
             },
-            "fell too far behind and missed messages; resubscribe",
+            "fell too far behind and missed messages; resubscribe with `after` to resume",
         ))
     }
 
@@ -63,7 +69,9 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         conversation_id: ID,
     ) -> Result<impl Stream<Item = Result<AssistantReplyEvent>> + use<>> {
-        let (_, live) = service(ctx).watch_conversation(&conversation_id).await?;
+        let (_, live) = service(ctx)
+            .watch_conversation(&conversation_id, None)
+            .await?;
         Ok(render(
             live,
             reply_event,

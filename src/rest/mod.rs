@@ -12,6 +12,7 @@ mod health;
 mod input;
 mod messages;
 pub mod openapi;
+mod openapi_schemas;
 mod views;
 
 use axum::Router;

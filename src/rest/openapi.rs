@@ -8,7 +8,9 @@
 //! every operation may answer 405, 408 and 500; one with a path id 404; one with query
 //! parameters or a body 400; one with a body 413 and 415; every one outside `/health*` 401
 //! (when keys are configured) and 429 (in the chatbot body under `/api`); one that asks the
-//! assistant ([`ASKS_ASSISTANT`]) 400 and 502.
+//! assistant ([`ASKS_ASSISTANT`]) 400 and 502. An operation that may answer 401 lists the key
+//! schemes as its `security`, with the empty alternative since keys are optional; the others
+//! say `security: []`.
 
 use std::borrow::Cow;
 
@@ -16,11 +18,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{
-    Components, ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder,
+    Components, ContentBuilder, HeaderBuilder, OpenApi, Paths, Ref, RefOr, Response,
+    ResponseBuilder,
 };
 use utoipa::{PartialSchema, ToSchema};
 
+use super::openapi_schemas::declare_free_form_objects;
 use crate::domain::{Priority, Role, SortOrder};
 use crate::error::ErrorCode;
 
@@ -35,6 +42,7 @@ use crate::error::ErrorCode;
                        objects of at most 1 MiB; unknown fields are refused, the read-only \
                        fields `id`, `createdAt`, `updatedAt` and `messageCount` are ignored."
     ),
+    servers((url = "/", description = "The server this document is served from")),
     components(schemas(ErrorEnvelope, ErrorBody, Priority, Role, SortOrder)),
     tags(
         (name = "chats", description = "Chat sessions"),
@@ -300,8 +308,46 @@ fn error_statuses(path: &str, operation: &Operation) -> Vec<u16> {
     statuses
 }
 
-fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = (&String, &mut Operation)> {
-    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
+/// The names of the key schemes in `components.securitySchemes`.
+const API_KEY_SCHEME: &str = "apiKey";
+const BEARER_SCHEME: &str = "bearer";
+
+/// The two ways to present a key (docs/api.md, "Authentication").
+fn add_security_schemes(components: &mut Components) {
+    components.add_security_scheme(
+        API_KEY_SCHEME,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-API-Key",
+            "One of the keys the server is configured with (`API_KEYS`); without keys \
+             configured, none is needed",
+        ))),
+    );
+    components.add_security_scheme(
+        BEARER_SCHEME,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "The same key as a bearer token: `Authorization: Bearer <key>`",
+                ))
+                .build(),
+        ),
+    );
+}
+
+/// `security` of an operation that may answer 401: either key scheme, or nothing at all when
+/// the server has no keys configured.
+fn key_alternatives() -> Vec<SecurityRequirement> {
+    let no_scopes = Vec::<String>::new;
+    vec![
+        SecurityRequirement::new(API_KEY_SCHEME, no_scopes()),
+        SecurityRequirement::new(BEARER_SCHEME, no_scopes()),
+        SecurityRequirement::default(),
+    ]
+}
+
+fn operations_mut(paths: &mut Paths) -> impl Iterator<Item = (&String, &mut Operation)> {
+    paths.paths.iter_mut().flat_map(|(path, item)| {
         [
             &mut item.get,
             &mut item.put,
@@ -318,10 +364,12 @@ fn operations_mut(doc: &mut OpenApi) -> impl Iterator<Item = (&String, &mut Oper
     })
 }
 
-/// Completes the collected document: error responses for every operation and distinct
-/// operation ids for the `/api/v1` aliases.
+/// Completes the collected document: error responses and `security` for every operation,
+/// the key schemes, free-form objects that say so, and distinct operation ids for the
+/// `/api/v1` aliases.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     let components = doc.components.get_or_insert_with(Components::new);
+    add_security_schemes(components);
     for (_, name, code, description) in ERRORS {
         components
             .responses
@@ -331,8 +379,14 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         CHATBOT_RATE_LIMITED.to_owned(),
         RefOr::T(chatbot_rate_limited()),
     );
-    for (path, operation) in operations_mut(&mut doc) {
-        for status in error_statuses(path, operation) {
+    for (path, operation) in operations_mut(&mut doc.paths) {
+        let statuses = error_statuses(path, operation);
+        operation.security = Some(if statuses.contains(&401) {
+            key_alternatives()
+        } else {
+            Vec::new()
+        });
+        for status in statuses {
             let name = if status == 429 && path.starts_with("/api/") {
                 CHATBOT_RATE_LIMITED
             } else {
@@ -359,6 +413,8 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             });
         }
     }
+    let operations = operations_mut(&mut doc.paths).map(|(_, operation)| operation);
+    declare_free_form_objects(doc.components.as_mut(), operations);
     doc
 }
 

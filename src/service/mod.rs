@@ -20,7 +20,7 @@ use uuid::Uuid;
 use self::turns::Turns;
 
 use crate::assistant::Responder;
-use crate::domain::parse_id;
+use crate::domain::{Position, parse_id};
 use crate::error::{AppError, AppResult};
 use crate::events::{ChangeFeed, LiveStream, Topic};
 use crate::store::Store;
@@ -71,22 +71,38 @@ impl ChatService {
         &self.store
     }
 
-    /// A conversation's messages stored from now on, live. It subscribes before it reads the
-    /// conversation, so every message after the count it read arrives, and none before.
-    pub async fn watch_conversation(&self, id: &str) -> AppResult<(Uuid, LiveStream)> {
+    /// A conversation's messages, live: those stored after message `after` first (replayed
+    /// from the store, in order), or without `after` those stored from now on. It subscribes
+    /// before it reads anything, so no message is missed or repeated in between. An `after`
+    /// that names no message of this conversation is `NOT_FOUND`.
+    pub async fn watch_conversation(
+        &self,
+        id: &str,
+        after: Option<&str>,
+    ) -> AppResult<(Uuid, LiveStream)> {
         let id = require_id(id, "conversation")?;
         let rx = self.feed.subscribe(Topic::Conversation(id));
         let Some(conversation) = self.store.get_conversations(&[id]).await?.pop() else {
             return Err(AppError::not_found("conversation"));
         };
-        let stream = LiveStream::conversation(
-            rx,
-            self.store.clone(),
-            id,
-            conversation.message_count,
-            false,
-        );
+        let (start, replay) = match after {
+            None => (conversation.message_count, false),
+            Some(after) => (self.position_in(id, after).await?, true),
+        };
+        let stream = LiveStream::conversation(rx, self.store.clone(), id, start, replay);
         Ok((id, stream))
+    }
+
+    /// Where message `raw` stands in conversation `conversation_id`.
+    async fn position_in(&self, conversation_id: Uuid, raw: &str) -> AppResult<Position> {
+        let message = match parse_id(raw) {
+            Some(id) => self.store.get_message(id).await?,
+            None => None,
+        };
+        message
+            .filter(|message| message.conversation_id == conversation_id)
+            .map(|message| message.position)
+            .ok_or_else(|| AppError::not_found("message"))
     }
 
     /// Every chat's changes, or one chat's after the version it has now (subscribed before it

@@ -6,6 +6,8 @@
 //! record; nobody publishes after the fact, so a request cancelled after a commit can never
 //! lose or hold back an event.
 
+#[cfg(test)]
+mod conformance;
 mod memory;
 
 use async_trait::async_trait;

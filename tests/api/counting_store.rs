@@ -1,6 +1,7 @@
 //! A `Store` decorator for tests: a real [`MemoryStore`] answers every call, and the decorator
-//! counts the calls per method (to prove batching) and can slip in a write of its own between
-//! two steps of a request (to stand in for a concurrent writer, deterministically).
+//! counts the calls per method (to prove batching), can slip in a write of its own between
+//! two steps of a request (to stand in for a concurrent writer, deterministically), and can
+//! keep a write call waiting after its write committed (to show its event needs nothing more).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use chatgate::error::AppResult;
 use chatgate::events::{ChangeFeed, Transient};
 use chatgate::store::{MemoryStore, MessageQuery, Store, Updated};
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 /// Delegates to a [`MemoryStore`] and counts calls by method name.
@@ -22,6 +24,17 @@ pub struct CountingStore {
     calls: Mutex<BTreeMap<&'static str, usize>>,
     /// Appended to the inner store right before the next `list_messages` call.
     interjection: Mutex<Option<(Uuid, NewMessage)>>,
+    /// Where the next `append_message` waits, once the inner store committed it, until released.
+    hold: Mutex<Option<Arc<HeldAfterCommit>>>,
+}
+
+/// Signals of an `append_message` held after its commit.
+#[derive(Default)]
+pub struct HeldAfterCommit {
+    /// The write committed and the call now waits.
+    pub committed: Notify,
+    /// Lets the waiting call return.
+    pub release: Notify,
 }
 
 impl CountingStore {
@@ -30,6 +43,7 @@ impl CountingStore {
             inner: MemoryStore::new(clock),
             calls: Mutex::default(),
             interjection: Mutex::default(),
+            hold: Mutex::default(),
         }
     }
 
@@ -46,6 +60,14 @@ impl CountingStore {
     /// another request had stored it at that moment.
     pub fn interject_before_next_list(&self, conversation_id: Uuid, message: NewMessage) {
         *self.interjection.lock() = Some((conversation_id, message));
+    }
+
+    /// Makes the next `append_message` commit and then never return, the way a backend that
+    /// awaits after its commit would be caught by a cancellation at that moment.
+    pub fn hold_after_next_append(&self) -> Arc<HeldAfterCommit> {
+        let hold = Arc::new(HeldAfterCommit::default());
+        *self.hold.lock() = Some(hold.clone());
+        hold
     }
 
     fn count(&self, method: &'static str) {
@@ -117,7 +139,13 @@ impl Store for CountingStore {
 
     async fn append_message(&self, conversation_id: Uuid, new: NewMessage) -> AppResult<Message> {
         self.count("append_message");
-        self.inner.append_message(conversation_id, new).await
+        let message = self.inner.append_message(conversation_id, new).await?;
+        let hold = self.hold.lock().take();
+        if let Some(hold) = hold {
+            hold.committed.notify_one();
+            hold.release.notified().await;
+        }
+        Ok(message)
     }
 
     async fn get_message(&self, id: Uuid) -> AppResult<Option<Message>> {

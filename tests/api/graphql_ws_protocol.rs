@@ -245,6 +245,38 @@ async fn an_upgrade_without_a_supported_subprotocol_is_refused_with_a_graphql_er
 }
 
 #[tokio::test]
+async fn a_client_offering_both_subprotocols_gets_the_one_it_lists_first() {
+    let app = spawn_app().await;
+    for (offered, preferred) in [
+        ("graphql-ws, graphql-transport-ws", LEGACY_WS),
+        ("graphql-transport-ws, graphql-ws", TRANSPORT_WS),
+        ("graphql-sse, graphql-ws, graphql-transport-ws", LEGACY_WS),
+    ] {
+        let (mut client, chosen) = Client::open_offering(&app, offered).await;
+        assert_eq!(chosen.as_deref(), Some(preferred), "offering {offered}");
+        // The socket speaks the protocol it announced.
+        client.send(json!({"type": "connection_init"})).await;
+        assert_eq!(client.next().await, json!({"type": "connection_ack"}));
+        if preferred == LEGACY_WS {
+            assert_eq!(client.next().await, json!({"type": "ka"}));
+        }
+        subscribe(
+            &mut client,
+            preferred,
+            "1",
+            "{ chats { total } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            next_data(&mut client, preferred, "1").await,
+            json!({"chats": {"total": 0}}),
+            "offering {offered}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn get_without_upgrade_stays_graphql_over_http() {
     let app = spawn_app().await;
     let reply = app

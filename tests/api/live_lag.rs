@@ -1,6 +1,7 @@
 //! The lag rule on real sockets: a subscriber may fall 1024 of its own events behind; beyond
-//! that it is told (`SUBSCRIPTION_LAGGED`) after a gap-free prefix, never silently skipped; and
-//! traffic elsewhere never makes it lag.
+//! that it is told (`SUBSCRIPTION_LAGGED`) after a gap-free prefix, never silently skipped, and
+//! resumes with `after` from the last message it received; traffic elsewhere never makes it
+//! lag.
 //!
 //! The floods go through the service (what every transport calls) while the client does not
 //! read, on a multi-threaded runtime so the server keeps writing meanwhile. Loopback socket
@@ -24,6 +25,9 @@ const FLOOD_CHARS: usize = 4_000;
 const SMALL_BUFFER: u32 = 4_096;
 
 const MESSAGE_ADDED: &str = "subscription($c: ID!) { messageAdded(conversationId: $c) { id } }";
+
+const RESUME: &str =
+    "subscription($c: ID!, $a: ID) { messageAdded(conversationId: $c, after: $a) { id } }";
 
 /// Asks for the text too, so each result is as large as the message.
 const MESSAGE_ADDED_WITH_TEXT: &str =
@@ -105,8 +109,22 @@ async fn a_subscriber_too_far_behind_gets_subscription_lagged_after_a_gap_free_p
     let error = &lagged["payload"]["errors"][0];
     assert_eq!(lagged["payload"]["data"], Value::Null);
     assert_eq!(error["extensions"], json!({"code": "SUBSCRIPTION_LAGGED"}));
+    assert_eq!(
+        error["message"],
+        "fell too far behind and missed messages; resubscribe with `after` to resume"
+    );
     assert_eq!(error["path"], json!(["messageAdded"]));
     assert_eq!(client.next().await, json!({"id": "m", "type": "complete"}));
+
+    // The README's recipe: resubscribe after the last message received; the rest follows.
+    let last = received.last().unwrap_or(&stored[3]);
+    let variables = json!({"c": conversation, "a": last});
+    subscribe(&mut client, TRANSPORT_WS, "r", RESUME, variables).await;
+    let missed = stored.iter().position(|id| id == last).expect("stored") + 1;
+    for id in &stored[missed..] {
+        let data = next_data(&mut client, TRANSPORT_WS, "r").await;
+        assert_eq!(data["messageAdded"]["id"], json!(id));
+    }
 }
 
 #[tokio::test]
@@ -179,7 +197,7 @@ async fn a_ws_socket_too_far_behind_gets_an_error_frame_then_leaves_and_stays_op
             "conversationId": conversation,
             "error": {
                 "code": "SUBSCRIPTION_LAGGED",
-                "message": "fell too far behind and missed messages; join again to resume",
+                "message": "fell too far behind and missed messages; join again with `after` to resume",
             },
         })
     );
@@ -187,6 +205,24 @@ async fn a_ws_socket_too_far_behind_gets_an_error_frame_then_leaves_and_stays_op
         client.next().await,
         json!({"type": "left", "conversationId": conversation})
     );
+    client.send(json!({"type": "ping"})).await;
+    assert_eq!(client.next().await, json!({"type": "pong"}));
+
+    // Joining again after the last message received brings the rest, exactly.
+    let last = received
+        .last()
+        .expect("some messages arrived before the lag");
+    client
+        .send(json!({"type": "join", "conversationId": conversation, "after": last}))
+        .await;
+    assert_eq!(
+        client.next().await,
+        json!({"type": "joined", "conversationId": conversation})
+    );
+    for id in &stored[received.len()..] {
+        let frame = client.next().await;
+        assert_eq!(frame["message"]["id"], json!(id));
+    }
     client.send(json!({"type": "ping"})).await;
     assert_eq!(client.next().await, json!({"type": "pong"}));
 }

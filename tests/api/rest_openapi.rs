@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -248,6 +248,110 @@ async fn the_document_is_structurally_valid_openapi_3_1() {
         assert!(
             statuses.iter().any(|s| s.starts_with('2')),
             "{context} documents success"
+        );
+    }
+}
+
+/// Every object schema anywhere in `value` (`type` is or includes `object`) that declares no
+/// properties, by JSON pointer.
+fn free_form_objects<'a>(value: &'a Value, at: String, found: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) => {
+            let is_object = match map.get("type") {
+                Some(Value::String(ty)) => ty == "object",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            if is_object && map.get("properties").is_none() {
+                found.push((at.clone(), value));
+            }
+            for (key, inner) in map {
+                free_form_objects(inner, format!("{at}/{key}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                free_form_objects(inner, format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_says_how_to_send_a_key_and_where_the_server_is() {
+    let app = spawn_app().await;
+    let doc = fetch_doc(&app).await;
+    let servers = doc["servers"].as_array().expect("servers");
+    assert_eq!(servers[0]["url"], "/");
+
+    let schemes = &doc["components"]["securitySchemes"];
+    let api_key = &schemes["apiKey"];
+    assert_eq!(
+        (&api_key["type"], &api_key["in"], &api_key["name"]),
+        (&json!("apiKey"), &json!("header"), &json!("X-API-Key"))
+    );
+    assert_eq!(
+        (&schemes["bearer"]["type"], &schemes["bearer"]["scheme"]),
+        (&json!("http"), &json!("bearer"))
+    );
+
+    for (method, path, op) in operations(&doc) {
+        let context = format!("{method} {path}");
+        let security = op["security"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{context} states its security"));
+        for requirement in security {
+            for scheme in requirement
+                .as_object()
+                .expect("a requirement object")
+                .keys()
+            {
+                assert!(
+                    schemes.get(scheme).is_some(),
+                    "{context}: {scheme} is defined"
+                );
+            }
+        }
+        if op["responses"].get("401").is_some() {
+            // Either scheme, or none when the server has no keys configured.
+            assert_eq!(
+                op["security"],
+                json!([{"apiKey": []}, {"bearer": []}, {}]),
+                "{context}"
+            );
+        } else {
+            assert_eq!(op["security"], json!([]), "{context} needs no key");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_object_schema_that_takes_any_keys_says_so() {
+    let app = spawn_app().await;
+    let doc = fetch_doc(&app).await;
+    let mut found = Vec::new();
+    free_form_objects(&doc, String::new(), &mut found);
+    assert!(!found.is_empty(), "metadata objects are free-form");
+    for (at, schema) in &found {
+        assert!(
+            schema
+                .get("additionalProperties")
+                .is_some_and(|a| a != false),
+            "{at} takes any keys but does not say so: {schema}"
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("Conversation", "metadata"),
+        ("Message", "metadata"),
+        ("CreateConversationRequest", "metadata"),
+        ("SendMessageRequest", "metadata"),
+        ("ErrorBody", "details"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["additionalProperties"], true,
+            "{schema}.{field}"
         );
     }
 }

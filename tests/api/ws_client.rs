@@ -78,6 +78,34 @@ impl Client {
         protocol: Option<&str>,
         receive_buffer: Option<u32>,
     ) -> Result<Self, Refusal> {
+        let (client, chosen) = Self::connect(app, path, protocol, receive_buffer).await?;
+        if let Some(protocol) = protocol {
+            assert_eq!(
+                chosen.as_deref(),
+                Some(protocol),
+                "the server picks the offered subprotocol"
+            );
+        }
+        Ok(client)
+    }
+
+    /// Opens a socket on `/graphql` offering `offered` (say `"graphql-ws, graphql-transport-ws"`,
+    /// as one header); returns it with the subprotocol the server chose.
+    pub async fn open_offering(app: &TestApp, offered: &str) -> (Self, Option<String>) {
+        match Self::connect(app, "/graphql", Some(offered), None).await {
+            Ok(opened) => opened,
+            Err(refusal) => panic!("upgrade refused: {refusal:?}"),
+        }
+    }
+
+    /// Connects, offering `protocol` (the `Sec-WebSocket-Protocol` header as given); returns the
+    /// socket and the subprotocol the server chose, or the HTTP answer that refused the upgrade.
+    async fn connect(
+        app: &TestApp,
+        path: &str,
+        protocol: Option<&str>,
+        receive_buffer: Option<u32>,
+    ) -> Result<(Self, Option<String>), Refusal> {
         let mut request = app
             .ws_url(path)
             .into_client_request()
@@ -99,14 +127,11 @@ impl Client {
         match tokio::time::timeout(READ_TIMEOUT, connecting).await {
             Err(_) => panic!("the upgrade was not answered in time"),
             Ok(Ok((stream, response))) => {
-                if let Some(protocol) = protocol {
-                    assert_eq!(
-                        response.headers()["sec-websocket-protocol"],
-                        protocol,
-                        "the server picks the offered subprotocol"
-                    );
-                }
-                Ok(Self { stream })
+                let chosen = response
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .map(|v| v.to_str().expect("ASCII protocol").to_owned());
+                Ok((Self { stream }, chosen))
             }
             Ok(Err(WsError::Http(response))) => {
                 let body = response.body().clone().unwrap_or_default();
@@ -140,25 +165,41 @@ impl Client {
             .expect("the socket takes the message");
     }
 
-    /// The next thing the server sent (pongs to our own pings skipped).
-    pub async fn receive(&mut self) -> Received {
+    /// The next frame the server sent (pongs to our own pings skipped), within [`READ_TIMEOUT`].
+    async fn read(&mut self) -> Option<Result<Message, WsError>> {
         loop {
             let next = tokio::time::timeout(READ_TIMEOUT, self.stream.next())
                 .await
                 .expect("the server sent something in time");
-            match next {
-                Some(Ok(Message::Text(text))) => {
-                    return Received::Json(
-                        serde_json::from_str(text.as_str()).expect("server messages are JSON"),
-                    );
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let frame = frame.expect("the close frame has a code");
-                    return Received::Closed(frame.code.into(), frame.reason.to_string());
-                }
-                Some(Ok(Message::Ping(_))) => return Received::Ping,
-                Some(Ok(Message::Pong(_))) => continue,
-                other => panic!("unexpected read: {other:?}"),
+            if !matches!(next, Some(Ok(Message::Pong(_)))) {
+                return next;
+            }
+        }
+    }
+
+    /// The next thing the server sent (pongs to our own pings skipped).
+    pub async fn receive(&mut self) -> Received {
+        match self.read().await {
+            Some(Ok(Message::Text(text))) => Received::Json(
+                serde_json::from_str(text.as_str()).expect("server messages are JSON"),
+            ),
+            Some(Ok(Message::Close(frame))) => {
+                let frame = frame.expect("the close frame has a code");
+                Received::Closed(frame.code.into(), frame.reason.to_string())
+            }
+            Some(Ok(Message::Ping(_))) => Received::Ping,
+            other => panic!("unexpected read: {other:?}"),
+        }
+    }
+
+    /// The next text message exactly as sent (WebSocket-level pings skipped), for checks a
+    /// parsed value cannot make, such as the order of keys.
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            match self.read().await {
+                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
+                Some(Ok(Message::Ping(_))) => continue,
+                other => panic!("expected a text message, got {other:?}"),
             }
         }
     }

@@ -37,8 +37,8 @@ pub async fn graphql_get(
     }
     let (mut parts, _body) = request.into_parts();
     let headers = parts.headers.clone();
-    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-        Ok(upgrade) => upgrade.protocols(Subprotocol::NAMES),
+    let mut upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
         Err(rejection) => {
             let message = format!("invalid WebSocket upgrade: {rejection}");
             return transport_error(
@@ -47,17 +47,16 @@ pub async fn graphql_get(
             );
         }
     };
-    let protocol = upgrade
-        .selected_protocol()
-        .and_then(|name| name.to_str().ok())
-        .and_then(Subprotocol::from_name);
-    let Some(protocol) = protocol else {
+    // Chosen here, not by `WebSocketUpgrade::protocols`: axum keeps the offered names in a
+    // sorted set, so it cannot honour the client's order.
+    let Some(protocol) = Subprotocol::preferred_by_client(&headers) else {
         let message = "Sec-WebSocket-Protocol must offer graphql-transport-ws or graphql-ws";
         return transport_error(
             &headers,
             &AppError::new(ErrorCode::ValidationError, message),
         );
     };
+    upgrade.set_selected_protocol(HeaderValue::from_static(protocol.name()));
     let Some(ticket) = sockets.admit() else {
         return busy(&headers);
     };

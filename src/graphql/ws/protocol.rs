@@ -8,6 +8,8 @@
 //!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
 
 use async_graphql::{Request, Response, Variables};
+use axum::http::{HeaderMap, header};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::graphql::finish_response;
@@ -22,9 +24,6 @@ pub enum Subprotocol {
 }
 
 impl Subprotocol {
-    /// The `Sec-WebSocket-Protocol` names, in the server's order of preference.
-    pub const NAMES: [&'static str; 2] = ["graphql-transport-ws", "graphql-ws"];
-
     /// The protocol named exactly `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
@@ -32,6 +31,26 @@ impl Subprotocol {
             "graphql-ws" => Some(Self::LegacyWs),
             _ => None,
         }
+    }
+
+    /// Its `Sec-WebSocket-Protocol` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TransportWs => "graphql-transport-ws",
+            Self::LegacyWs => "graphql-ws",
+        }
+    }
+
+    /// The first protocol the client offers, in the order of its `Sec-WebSocket-Protocol`
+    /// header(s), that the server speaks: a client offering both gets the one it prefers
+    /// (Python's gql lists `graphql-ws` first and expects it).
+    pub fn preferred_by_client(headers: &HeaderMap) -> Option<Self> {
+        headers
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .find_map(|name| Self::from_name(name.trim()))
     }
 }
 
@@ -185,12 +204,10 @@ pub struct Outgoing {
 /// the legacy protocol sends it as `data` without a `data` entry, `complete` following. All
 /// other results, execution errors included, are `next` (legacy: `data`).
 pub fn result(protocol: Subprotocol, id: &str, response: Response) -> Outgoing {
-    let (mut payload, request_failed) = finish_response(response);
-    if request_failed && protocol == Subprotocol::TransportWs {
-        let errors = payload["errors"].take();
-        let frame = json!({ "id": id, "type": "error", "payload": errors });
+    let finished = finish_response(response);
+    if finished.request_failed() && protocol == Subprotocol::TransportWs {
         return Outgoing {
-            frame: frame.to_string(),
+            frame: operation_frame(id, "error", finished.errors()),
             ends_operation: true,
         };
     }
@@ -199,9 +216,22 @@ pub fn result(protocol: Subprotocol, id: &str, response: Response) -> Outgoing {
         Subprotocol::LegacyWs => "data",
     };
     Outgoing {
-        frame: json!({ "id": id, "type": kind, "payload": payload }).to_string(),
+        frame: operation_frame(id, kind, &finished),
         ends_operation: false,
     }
+}
+
+/// A message about operation `id` carrying `payload`, serialised in one pass so the payload's
+/// objects keep their order (the selection order of a result).
+fn operation_frame<P: Serialize + ?Sized>(id: &str, kind: &str, payload: &P) -> String {
+    #[derive(Serialize)]
+    struct Frame<'a, P: ?Sized> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        payload: &'a P,
+    }
+    serde_json::to_string(&Frame { id, kind, payload }).expect("an operation frame serializes")
 }
 
 #[cfg(test)]
@@ -268,6 +298,32 @@ mod tests {
         ));
         assert!(legacy(r#"{"type":"ping"}"#).is_err());
         assert!(legacy(r#"{"type":"subscribe","id":"1","payload":{"query":"{ a }"}}"#).is_err());
+    }
+
+    #[test]
+    fn the_client_s_first_supported_protocol_wins() {
+        let offering = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::SEC_WEBSOCKET_PROTOCOL, value.parse().unwrap());
+            }
+            Subprotocol::preferred_by_client(&headers)
+        };
+        use Subprotocol::{LegacyWs, TransportWs};
+        assert_eq!(
+            offering(&["graphql-ws, graphql-transport-ws"]),
+            Some(LegacyWs)
+        );
+        assert_eq!(
+            offering(&["graphql-transport-ws,graphql-ws"]),
+            Some(TransportWs)
+        );
+        assert_eq!(
+            offering(&["chat", "graphql-ws", "graphql-transport-ws"]),
+            Some(LegacyWs)
+        );
+        assert_eq!(offering(&["chat, GraphQL-WS"]), None);
+        assert_eq!(offering(&[]), None);
     }
 
     #[test]

@@ -13,8 +13,6 @@ mod chunked;
 mod conversations;
 mod counted;
 mod ids;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 
@@ -119,9 +117,16 @@ fn page_bounds(page: PageRequest) -> (u64, usize) {
 }
 
 impl MemoryStore {
-    /// An empty store stamping times from `clock`.
+    /// An empty store stamping times from `clock`, with a feed of its own.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         let (sink, feed) = change_feed();
+        Self::with_feed(clock, sink, feed)
+    }
+
+    /// An empty store that sends its changes into `sink` and hands out `feed` (a connected
+    /// pair from [`change_feed`]); whoever keeps a clone of the sink can add to the feed, as a
+    /// test standing in for a backend's notifications does.
+    pub fn with_feed(clock: Arc<dyn Clock>, sink: ChangeSink, feed: ChangeFeed) -> Self {
         Self {
             inner: RwLock::new(Inner::default()),
             clock,

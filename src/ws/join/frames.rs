@@ -9,8 +9,11 @@ use crate::error::{AppError, ErrorCode};
 /// A frame a client sent, checked.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ClientFrame {
-    /// `{"type":"join","conversationId":…}` with the id as sent.
-    Join(String),
+    /// `{"type":"join","conversationId":…[,"after":…]}` with the ids as sent.
+    Join {
+        conversation_id: String,
+        after: Option<String>,
+    },
     /// `{"type":"leave","conversationId":…}` with the id as sent.
     Leave(String),
     /// `{"type":"ping"}`.
@@ -34,7 +37,10 @@ pub fn parse(text: &str) -> Result<ClientFrame, AppError> {
         Some(_) => return Err(AppError::invalid_field("type", "must be a string")),
     };
     match kind.as_str() {
-        "join" => Ok(ClientFrame::Join(conversation_id(&mut frame)?)),
+        "join" => Ok(ClientFrame::Join {
+            conversation_id: conversation_id(&mut frame)?,
+            after: after(&mut frame)?,
+        }),
         "leave" => Ok(ClientFrame::Leave(conversation_id(&mut frame)?)),
         "ping" => Ok(ClientFrame::Ping),
         "auth" => Ok(ClientFrame::Auth(match frame.remove("apiKey") {
@@ -65,6 +71,15 @@ fn conversation_id(frame: &mut Map<String, Value>) -> Result<String, AppError> {
             "conversationId",
             "must be a string",
         )),
+    }
+}
+
+/// The message a join resumes after, when it names one.
+fn after(frame: &mut Map<String, Value>) -> Result<Option<String>, AppError> {
+    match frame.remove("after") {
+        Some(Value::String(id)) => Ok(Some(id)),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(AppError::invalid_field("after", "must be a string")),
     }
 }
 
@@ -142,7 +157,17 @@ mod tests {
     fn frames_of_the_protocol_parse_and_extra_fields_are_ignored() {
         assert_eq!(
             parse(r#"{"type":"join","conversationId":"abc","extra":1}"#),
-            Ok(ClientFrame::Join("abc".into()))
+            Ok(ClientFrame::Join {
+                conversation_id: "abc".into(),
+                after: None
+            })
+        );
+        assert_eq!(
+            parse(r#"{"type":"join","conversationId":"abc","after":"m1"}"#),
+            Ok(ClientFrame::Join {
+                conversation_id: "abc".into(),
+                after: Some("m1".into())
+            })
         );
         assert_eq!(
             parse(r#"{"type":"leave","conversationId":"abc"}"#),
@@ -170,6 +195,10 @@ mod tests {
         assert_eq!(
             message(r#"{"type":"join","conversationId":7}"#),
             "conversationId must be a string"
+        );
+        assert_eq!(
+            message(r#"{"type":"join","conversationId":"a","after":7}"#),
+            "after must be a string"
         );
         assert_eq!(parse("{").unwrap_err().code(), ErrorCode::ValidationError);
     }

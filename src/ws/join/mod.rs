@@ -164,7 +164,10 @@ impl JoinSession {
             Err(err) => send(socket, frames::error(&err, None)).await,
             Ok(ClientFrame::Auth(_)) => send(socket, frames::authenticated()).await,
             Ok(ClientFrame::Ping) => send(socket, frames::pong()).await,
-            Ok(ClientFrame::Join(raw)) => self.join(socket, &raw).await,
+            Ok(ClientFrame::Join {
+                conversation_id,
+                after,
+            }) => self.join(socket, &conversation_id, after.as_deref()).await,
             Ok(ClientFrame::Leave(raw)) => {
                 let id = match parse_id(&raw) {
                     Some(id) => {
@@ -179,12 +182,20 @@ impl JoinSession {
     }
 
     /// Subscribes first, then checks the conversation exists, then answers `joined`: no
-    /// message stored after `joined` can be missed.
-    async fn join(&mut self, socket: &mut WebSocket, raw: &str) -> Result<(), Exit> {
-        if let Some(id) = parse_id(raw).filter(|id| self.joined.contains_key(id)) {
+    /// message stored after `joined` can be missed. With `after`, the messages stored after it
+    /// follow `joined` first (a join that resumes replaces the conversation's stream); without,
+    /// joining a joined conversation again changes nothing.
+    async fn join(
+        &mut self,
+        socket: &mut WebSocket,
+        raw: &str,
+        after: Option<&str>,
+    ) -> Result<(), Exit> {
+        let already = parse_id(raw).filter(|id| self.joined.contains_key(id));
+        if let (Some(id), None) = (already, after) {
             return send(socket, frames::joined(&id.to_string())).await;
         }
-        match self.service.watch_conversation(raw).await {
+        match self.service.watch_conversation(raw, after).await {
             Ok((id, live)) => {
                 self.joined.insert(id, live);
                 send(socket, frames::joined(&id.to_string())).await
@@ -229,7 +240,7 @@ impl JoinSession {
                 self.joined.remove(&id);
                 let err = AppError::new(
                     ErrorCode::SubscriptionLagged,
-                    "fell too far behind and missed messages; join again to resume",
+                    "fell too far behind and missed messages; join again with `after` to resume",
                 );
                 send(socket, frames::error(&err, Some(&id_text))).await?;
                 send(socket, frames::left(&id_text)).await

@@ -4,7 +4,9 @@
 pub mod binary;
 mod graphql;
 pub mod openai;
+pub mod ordered_json;
 mod rest;
+pub mod schema_facts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,11 +1,10 @@
 //! Conversation and message lists against a plain scan of a model, after seeded random mixes of
 //! creates, appends and deletes. A failure names its seed and step.
 
-use futures::executor::block_on;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{new_conversation, new_message, store_at};
+use super::{Harness, new_conversation, new_message};
 use crate::domain::{
     Clock, Conversation, Message, MessageFilter, Page, PageRequest, Role, SortOrder, Timestamp,
 };
@@ -59,7 +58,7 @@ fn pages(total: u64, rng: &mut StdRng) -> Vec<PageRequest> {
     .collect()
 }
 
-fn assert_lists_agree(store: &dyn Store, model: &[Stored], rng: &mut StdRng, context: &str) {
+async fn assert_lists_agree(store: &dyn Store, model: &[Stored], rng: &mut StdRng, context: &str) {
     for user in USERS.iter().chain(&["nobody"]) {
         let matching: Vec<&Conversation> = model
             .iter()
@@ -68,7 +67,7 @@ fn assert_lists_agree(store: &dyn Store, model: &[Stored], rng: &mut StdRng, con
             .collect();
         for order in [SortOrder::Asc, SortOrder::Desc] {
             for page in pages(matching.len() as u64, rng) {
-                let listed = block_on(store.list_conversations(user, order, page)).unwrap();
+                let listed = store.list_conversations(user, order, page).await.unwrap();
                 let expected = page_of(matching.clone(), order, page);
                 assert_eq!(listed, expected, "{context}: {user} {order:?} {page:?}");
             }
@@ -95,7 +94,7 @@ fn assert_lists_agree(store: &dyn Store, model: &[Stored], rng: &mut StdRng, con
                     expected.push(Some(page_of(matching.clone(), order, page)));
                 }
             }
-            let listed = block_on(store.list_messages(&queries)).unwrap();
+            let listed = store.list_messages(&queries).await.unwrap();
             assert_eq!(
                 listed.len(),
                 queries.len(),
@@ -108,9 +107,9 @@ fn assert_lists_agree(store: &dyn Store, model: &[Stored], rng: &mut StdRng, con
     }
 }
 
-fn random_mix(seed: u64, steps: usize) {
+async fn random_mix(t: Harness, seed: u64, steps: usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let (store, clock) = store_at(1_700_000_000_000);
+    let (store, clock) = (&*t.store, &t.clock);
     let mut model: Vec<Stored> = Vec::new();
     let mut forgotten: Vec<Message> = Vec::new();
     for step in 0..steps {
@@ -122,7 +121,7 @@ fn random_mix(seed: u64, steps: usize) {
         match (rng.random_range(0..100), pick) {
             (0..25, _) | (_, None) => {
                 let user = USERS[rng.random_range(0..USERS.len())];
-                let created = block_on(store.create_conversation(new_conversation(user)));
+                let created = store.create_conversation(new_conversation(user)).await;
                 model.push(Stored {
                     conversation: created.unwrap(),
                     messages: Vec::new(),
@@ -138,7 +137,7 @@ fn random_mix(seed: u64, steps: usize) {
                 // Half go to the oldest conversation, which grows past a chunk of the log.
                 let stored = &mut model[if rng.random_bool(0.5) { 0 } else { at }];
                 let id = stored.conversation.id;
-                let message = block_on(store.append_message(id, new)).unwrap();
+                let message = store.append_message(id, new).await.unwrap();
                 assert_eq!(
                     (message.conversation_id, message.role),
                     (id, role),
@@ -152,33 +151,35 @@ fn random_mix(seed: u64, steps: usize) {
             }
             (90..95, Some(at)) => {
                 let stored = model.remove(at);
-                let deleted = block_on(store.delete_conversation(stored.conversation.id));
+                let deleted = store.delete_conversation(stored.conversation.id).await;
                 assert_eq!(deleted.unwrap(), stored.conversation, "{context}");
                 forgotten.extend(stored.messages);
             }
             (_, Some(at)) => {
                 let stored = &model[at];
-                let got = block_on(store.get_conversations(&[stored.conversation.id])).unwrap();
+                let got = store
+                    .get_conversations(&[stored.conversation.id])
+                    .await
+                    .unwrap();
                 assert_eq!(got, std::slice::from_ref(&stored.conversation), "{context}");
                 if let Some(message) = stored.messages.last() {
-                    let got = block_on(store.get_message(message.id)).unwrap();
+                    let got = store.get_message(message.id).await.unwrap();
                     assert_eq!(got.as_ref(), Some(message), "{context}");
                 }
                 if let Some(message) = forgotten.last() {
-                    assert_eq!(block_on(store.get_message(message.id)).unwrap(), None);
+                    assert_eq!(store.get_message(message.id).await.unwrap(), None);
                 }
             }
         }
         if step % 250 == 0 {
-            assert_lists_agree(&store, &model, &mut rng, &context);
+            assert_lists_agree(store, &model, &mut rng, &context).await;
         }
     }
-    assert_lists_agree(&store, &model, &mut rng, &format!("seed {seed}, end"));
+    assert_lists_agree(store, &model, &mut rng, &format!("seed {seed}, end")).await;
 }
 
-#[test]
-fn conversation_and_message_lists_agree_with_a_plain_scan_after_random_changes() {
-    for seed in [1, 2, 3] {
-        random_mix(seed, 4_000);
-    }
+pub(crate) async fn conversation_and_message_lists_agree_with_a_plain_scan_after_random_changes(
+    t: Harness,
+) {
+    random_mix(t, 1, 3_000).await;
 }

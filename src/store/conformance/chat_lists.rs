@@ -1,11 +1,10 @@
 //! Chat lists from the counted indexes against a plain scan of a model, after seeded random
 //! mixes of creates, updates, toggles and deletes. A failure names its seed and step.
 
-use futures::executor::block_on;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::store_at;
+use super::Harness;
 use crate::domain::{
     Chat, ChatFilter, ChatPatch, Clock, Description, NewChat, Page, PageRequest, Priority,
     SortOrder, Title, UserId,
@@ -94,7 +93,7 @@ fn scanned(model: &[Chat], filter: &ChatFilter, order: SortOrder, page: PageRequ
     }
 }
 
-fn assert_lists_agree(store: &dyn Store, model: &[Chat], rng: &mut StdRng, context: &str) {
+async fn assert_lists_agree(store: &dyn Store, model: &[Chat], rng: &mut StdRng, context: &str) {
     for filter in filters() {
         let total = model.iter().filter(|c| filter.matches(c)).count() as u64;
         let offsets = [0, 1, total / 2, total.saturating_sub(2), total, total + 7];
@@ -107,7 +106,7 @@ fn assert_lists_agree(store: &dyn Store, model: &[Chat], rng: &mut StdRng, conte
                     rng.random_range(0..6)
                 };
                 let page = PageRequest::clamped(limit, offset);
-                let listed = block_on(store.list_chats(&filter, order, page)).unwrap();
+                let listed = store.list_chats(&filter, order, page).await.unwrap();
                 let expected = scanned(model, &filter, order, page);
                 assert_eq!(listed.has_more(), expected.has_more());
                 assert_eq!(listed, expected, "{context}: {filter:?} {order:?} {page:?}");
@@ -116,9 +115,9 @@ fn assert_lists_agree(store: &dyn Store, model: &[Chat], rng: &mut StdRng, conte
     }
 }
 
-fn random_mix(seed: u64, steps: usize) {
+async fn random_mix(t: Harness, seed: u64, steps: usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let (store, clock) = store_at(1_700_000_000_000);
+    let (store, clock) = (&*t.store, &t.clock);
     // Live chats in creation order: what every list is a filtered view of.
     let mut model: Vec<Chat> = Vec::new();
     for step in 0..steps {
@@ -136,12 +135,12 @@ fn random_mix(seed: u64, steps: usize) {
                     priority: random_priority(&mut rng),
                     user_id: random_user(&mut rng),
                 };
-                model.push(block_on(store.create_chat(new)).unwrap());
+                model.push(store.create_chat(new).await.unwrap());
             }
             (40..65, Some(at)) => {
                 let patch = random_patch(&mut rng);
                 let expected = patch.apply(&model[at], clock.now());
-                match block_on(store.update_chat(model[at].id, patch)).unwrap() {
+                match store.update_chat(model[at].id, patch).await.unwrap() {
                     Updated::Changed(mut chat) => {
                         assert_eq!(chat.version, model[at].version + 1, "{context}");
                         chat.version -= 1;
@@ -155,33 +154,30 @@ fn random_mix(seed: u64, steps: usize) {
                 }
             }
             (65..80, Some(at)) => {
-                let toggled = block_on(store.toggle_chat(model[at].id)).unwrap();
+                let toggled = store.toggle_chat(model[at].id).await.unwrap();
                 assert_eq!(toggled.active, !model[at].active, "{context}");
                 model[at] = toggled;
             }
             (80..95, Some(at)) => {
-                let deleted = block_on(store.delete_chat(model[at].id)).unwrap();
+                let deleted = store.delete_chat(model[at].id).await.unwrap();
                 let mut expected = model.remove(at);
                 expected.version += 1;
                 assert_eq!(deleted, expected, "{context}");
-                let again = block_on(store.delete_chat(deleted.id)).unwrap_err();
+                let again = store.delete_chat(deleted.id).await.unwrap_err();
                 assert_eq!(again.code(), ErrorCode::NotFound, "{context}");
             }
             (_, Some(at)) => {
-                let got = block_on(store.get_chat(model[at].id)).unwrap();
+                let got = store.get_chat(model[at].id).await.unwrap();
                 assert_eq!(got.as_ref(), Some(&model[at]), "{context}");
             }
         }
         if step % 250 == 0 {
-            assert_lists_agree(&store, &model, &mut rng, &context);
+            assert_lists_agree(store, &model, &mut rng, &context).await;
         }
     }
-    assert_lists_agree(&store, &model, &mut rng, &format!("seed {seed}, end"));
+    assert_lists_agree(store, &model, &mut rng, &format!("seed {seed}, end")).await;
 }
 
-#[test]
-fn chat_lists_agree_with_a_plain_scan_after_random_changes() {
-    for seed in [1, 2, 3] {
-        random_mix(seed, 4_000);
-    }
+pub(crate) async fn chat_lists_agree_with_a_plain_scan_after_random_changes(t: Harness) {
+    random_mix(t, 1, 3_000).await;
 }

@@ -1,7 +1,7 @@
 //! The change feed: every committed change once, in commit order, per topic by position or
-//! version, transient events (a reply's pieces, its failure) between the messages around them, a
-//! message stored under the id it was given, and resuming from any message
-//! while others write.
+//! version; transient events (a reply's pieces, its failure) between the messages around them;
+//! a message stored under the id it was given; and resuming from any message while others
+//! write.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

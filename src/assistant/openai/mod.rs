@@ -123,7 +123,7 @@ impl OpenAiResponder {
                     tracing::info!(
                         attempt = attempts,
                         ?failure,
-                        wait_ms = wait.as_millis() as u64,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                         "retrying the model request"
                     );
                     tokio::time::sleep(wait).await;

@@ -18,7 +18,7 @@ use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
-use crate::graphql::{self, ChatSchema};
+use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
 use crate::rest;
 use crate::service::ChatService;
@@ -57,7 +57,7 @@ impl AppState {
     /// State over the given parts; tests use it to inject a clock or a store.
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
         let service = ChatService::new(store, responder);
-        let schema = graphql::build_schema(service.clone());
+        let schema = graphql::build_schema(service.clone(), QueryLimits::default());
         let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
         Self {
             service,
@@ -77,6 +77,12 @@ impl AppState {
     /// The same state with other socket settings (a cap, a ping interval, an init timeout).
     pub fn with_socket_settings(mut self, settings: SocketSettings) -> Self {
         self.sockets = Sockets::new(settings, self.sockets.auth().clone());
+        self
+    }
+
+    /// The same state with other GraphQL query limits (depth and cost).
+    pub fn with_query_limits(mut self, limits: QueryLimits) -> Self {
+        self.schema = graphql::build_schema(self.service.clone(), limits);
         self
     }
 
@@ -108,9 +114,11 @@ impl AppState {
         };
         let sockets = SocketSettings {
             max_sockets: config.max_websockets,
+            max_operations: config.max_socket_operations,
             ..SocketSettings::default()
         };
         Ok(Self::new(store, responder)
+            .with_query_limits(config.query_limits())
             .with_socket_settings(sockets)
             .with_edge(Edge::from_config(config)))
     }

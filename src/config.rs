@@ -74,11 +74,30 @@ pub struct Config {
     /// Most WebSockets open at once (`/graphql` and `/ws` together); more get 503.
     #[arg(long, env = "MAX_WEBSOCKETS", default_value_t = crate::ws::DEFAULT_MAX_SOCKETS)]
     pub max_websockets: usize,
+    /// Most operations one WebSocket runs at once (GraphQL operations, `/ws` joins); one more
+    /// is refused with an error for that operation.
+    #[arg(long, env = "MAX_SOCKET_OPERATIONS", default_value_t = crate::ws::DEFAULT_MAX_OPERATIONS)]
+    pub max_socket_operations: usize,
+    /// Deepest selection nesting a GraphQL query may have, leaf fields included.
+    #[arg(long, env = "MAX_DEPTH", default_value_t = crate::graphql::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
+    /// Largest cost a GraphQL query may have (each field 1, pages times their size, each
+    /// top-level field 10,000 more).
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = crate::graphql::DEFAULT_MAX_COMPLEXITY)]
+    pub max_complexity: usize,
 }
 
 impl Config {
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// The GraphQL query limits as configured.
+    pub fn query_limits(&self) -> crate::graphql::QueryLimits {
+        crate::graphql::QueryLimits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+        }
     }
 }
 
@@ -97,6 +116,20 @@ mod tests {
         assert_eq!(
             (c.assistant, c.log_format),
             (AssistantKind::Builtin, LogFormat::Pretty)
+        );
+        assert_eq!(c.query_limits(), crate::graphql::QueryLimits::default());
+        assert_eq!(c.max_socket_operations, 100);
+    }
+
+    #[test]
+    fn query_limits_come_from_flags() {
+        let c = Config::parse_from(["chatgate", "--max-depth", "5", "--max-complexity", "900"]);
+        assert_eq!(
+            c.query_limits(),
+            crate::graphql::QueryLimits {
+                max_depth: 5,
+                max_complexity: 900
+            }
         );
     }
 

@@ -196,13 +196,15 @@ impl AppError {
         &self.fields
     }
 
-    /// The REST error envelope (docs/api.md, "Errors").
+    /// The REST error envelope (docs/api.md, "Errors"): `details` is always there, `{}` when
+    /// there is nothing to add, so clients can read `error.details.fields` without a check.
     pub fn envelope(&self) -> Value {
-        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
-        if let Some(details) = self.details() {
-            error["details"] = details;
-        }
-        json!({ "error": error })
+        let details = self.details().unwrap_or_else(|| json!({}));
+        json!({ "error": {
+            "code": self.code.as_str(),
+            "message": self.message,
+            "details": details,
+        }})
     }
 }
 
@@ -229,6 +231,14 @@ mod tests {
                     {"field": "priority", "message": "must be one of low, medium, high"}
                 ]}
             }})
+        );
+    }
+
+    #[test]
+    fn an_error_with_nothing_to_add_has_empty_details() {
+        assert_eq!(
+            AppError::not_found("chat").envelope(),
+            json!({"error": {"code": "NOT_FOUND", "message": "chat not found", "details": {}}})
         );
     }
 

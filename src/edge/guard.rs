@@ -206,7 +206,8 @@ mod tests {
             json_body(rest).await,
             serde_json::json!({"error": {
                 "code": "REQUEST_TIMEOUT",
-                "message": "the request did not complete within 20ms"
+                "message": "the request did not complete within 20ms",
+                "details": {},
             }})
         );
         let graphql = app
@@ -240,7 +241,11 @@ mod tests {
         assert_eq!(plain.status(), 400);
         assert_eq!(
             json_body(plain).await,
-            serde_json::json!({"error": {"code": "VALIDATION_ERROR", "message": "Invalid URL"}})
+            serde_json::json!({"error": {
+                "code": "VALIDATION_ERROR",
+                "message": "Invalid URL",
+                "details": {},
+            }})
         );
         let graphql = app
             .oneshot(Request::get("/graphql").body(Body::empty()).unwrap())

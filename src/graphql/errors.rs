@@ -135,7 +135,7 @@ const TOO_DEEP: &str = "Query is nested too deep.";
 
 /// Whether a parse-stage error is really a refusal of deep nesting: the parser's recursion
 /// limit or async-graphql's recursive-depth check, both of which stop queries far deeper
-/// than `MAX_DEPTH` before validation sees them. Those are depth-limit failures
+/// than the depth limit before validation sees them. Those are depth-limit failures
 /// (`GRAPHQL_VALIDATION_FAILED`), not syntax errors.
 fn is_nesting_refusal(error: &ServerError) -> bool {
     error.message == async_graphql::parser::Error::RecursionLimitExceeded.to_string()

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::request;
 use super::variables::selected_operation;
 use super::{ChatSchema, finish_response, request_error};
 use crate::body::{bad_request, json_body};
@@ -102,8 +103,7 @@ fn method_not_allowed(format: Format, message: &str, allow: &'static str) -> Res
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetParams {
-    #[serde(default)]
-    query: String,
+    query: Option<String>,
     operation_name: Option<String>,
     /// A JSON object, as text.
     variables: Option<String>,
@@ -113,7 +113,10 @@ fn decode_get(uri: &Uri) -> Result<async_graphql::Request, AppError> {
     let invalid =
         |e: &dyn std::fmt::Display| bad_request(format!("invalid GraphQL GET request: {e}"));
     let Query(params) = Query::<GetParams>::try_from_uri(uri).map_err(|e| invalid(&e))?;
-    let mut request = async_graphql::Request::new(params.query);
+    let Some(query) = params.query else {
+        return Err(AppError::invalid_field("query", "is required"));
+    };
+    let mut request = async_graphql::Request::new(query);
     request.operation_name = params.operation_name;
     if let Some(variables) = params.variables {
         request.variables = serde_json::from_str::<Variables>(&variables)
@@ -122,7 +125,9 @@ fn decode_get(uri: &Uri) -> Result<async_graphql::Request, AppError> {
     Ok(request)
 }
 
-/// Decodes the GraphQL request from a GET query string or a POST JSON body.
+/// Decodes the GraphQL request from a GET query string or a POST JSON body. A request that is
+/// not well formed (no `query`, members of the wrong type) is a `VALIDATION_ERROR`, answered 400
+/// whatever the `Accept`: there is no document to report a parse error about.
 fn decode(
     method: &Method,
     headers: &HeaderMap,
@@ -133,8 +138,12 @@ fn decode(
         return decode_get(uri);
     }
     let body = json_body(headers, body)?;
-    serde_json::from_slice(&body)
-        .map_err(|e| bad_request(format!("invalid GraphQL request body: {e}")))
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| bad_request(format!("invalid GraphQL request body: {e}")))?;
+    let Value::Object(object) = value else {
+        return Err(bad_request("request body must be a JSON object"));
+    };
+    request::from_object(object).map_err(AppError::validation)
 }
 
 /// Whether the operation the request selects is a mutation (GET must not run one).

@@ -3,12 +3,14 @@
 //! Resolvers decode arguments into domain input and call one service operation; errors keep
 //! their codes through the `From<AppError>` conversion in [`errors`].
 
+pub mod cost;
 mod errors;
 mod http;
 mod introspection;
 mod loaders;
 mod mutation;
 mod query;
+mod request;
 mod scalars;
 mod sdl;
 mod subscription;
@@ -33,29 +35,49 @@ pub use ws::graphql_get;
 use crate::domain::PageRequest;
 use crate::service::ChatService;
 
-/// Deepest selection nesting a query may have, leaf fields included. graphql-js 16's
+/// Default deepest selection nesting a query may have, leaf fields included. graphql-js 16's
 /// introspection query (the one GraphiQL sends) is 15 levels deep, with nine levels of
 /// `ofType`; 20 leaves room for clients that ask deeper, and a 30-level query is still refused
 /// before it runs.
-pub const MAX_DEPTH: usize = 20;
+pub const DEFAULT_MAX_DEPTH: usize = 20;
 
-/// Largest complexity a query may have. Each field costs 1 and a list costs its page size
-/// times its items' cost, so this bounds how many objects one query can ask for.
-pub const MAX_COMPLEXITY: usize = 2_500;
+/// Default largest cost a query may have ([`cost`] says how it is counted). It admits any
+/// query with two nested lists at their default page sizes and every field selected (a page of
+/// 100 messages, each with its conversation's 100 messages, costs about 222,000), and refuses
+/// three (a million items), thousands of aliased lists, or a few dozen top-level fields.
+pub const DEFAULT_MAX_COMPLEXITY: usize = 250_000;
+
+/// How deep and how costly one operation may be (`--max-depth`, `--max-complexity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest selection nesting, leaf fields included.
+    pub max_depth: usize,
+    /// Largest cost, counted by [`cost`].
+    pub max_complexity: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_complexity: DEFAULT_MAX_COMPLEXITY,
+        }
+    }
+}
 
 /// chatgate's schema type.
 pub type ChatSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema around the service.
-pub fn build_schema(service: ChatService) -> ChatSchema {
+/// Builds the schema around the service, refusing queries beyond `limits` before they run.
+pub fn build_schema(service: ChatService, limits: QueryLimits) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
         .extension(RequiredVariables)
         .extension(ErrorCodes)
         .extension(NoSchemaDescription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        .extension(cost::CostLimit::new(limits.max_complexity))
+        .limit_depth(limits.max_depth)
         .finish()
 }
 
@@ -74,17 +96,4 @@ fn page_request(
         offset.map(i64::from),
         default_limit,
     )?)
-}
-
-/// Complexity of a paged field: the page size (clamped like the page itself) times the cost
-/// of one item. Negative limits are refused later with a clear error; they cost one item here.
-/// Capped just above [`MAX_COMPLEXITY`] (anything above is refused anyway), so the sums
-/// async-graphql adds up for nested pages can never overflow.
-fn page_cost(limit: Option<i32>, default_limit: u64, child_complexity: usize) -> usize {
-    let size = limit.map_or(default_limit, |l| u64::try_from(l).unwrap_or(1));
-    let size = usize::try_from(PageRequest::clamped(size, 0).limit).unwrap_or(1);
-    size.max(1)
-        .saturating_mul(child_complexity)
-        .saturating_add(1)
-        .min(MAX_COMPLEXITY + 1)
 }

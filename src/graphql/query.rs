@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::scalars::{Priority, Role, SortOrder};
 use super::types::{Chat, ChatPage, Conversation, ConversationPage, Message, MessagePage};
-use super::{page_cost, page_request, service};
+use super::{page_request, service};
 use crate::domain::{ChatFilter, MessageFilter, UserId};
 use crate::error::AppError;
 use crate::service::defaults;
@@ -16,7 +16,6 @@ pub struct QueryRoot;
 #[Object(name = "Query")]
 impl QueryRoot {
     /// Chat sessions in creation order (or its reverse), optionally filtered.
-    #[graphql(complexity = "page_cost(limit, defaults::CHATS_LIMIT, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn chats(
         &self,
@@ -48,7 +47,6 @@ impl QueryRoot {
     }
 
     /// One user's conversations, newest first unless `order: ASC`.
-    #[graphql(complexity = "page_cost(limit, defaults::CONVERSATIONS_LIMIT, child_complexity)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
@@ -73,7 +71,6 @@ impl QueryRoot {
     }
 
     /// A conversation's messages, oldest first unless `order: DESC`.
-    #[graphql(complexity = "page_cost(limit, defaults::MESSAGES_LIMIT, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,

@@ -65,7 +65,6 @@ impl Conversation {
         self.0.message_count
     }
     /// This conversation's messages, oldest first unless `order: DESC`; batched across a page.
-    #[graphql(complexity = "super::page_cost(limit, defaults::MESSAGES_LIMIT, child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,

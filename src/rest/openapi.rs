@@ -68,11 +68,10 @@ pub struct ErrorBody {
     pub code: String,
     /// For people; never carries internal detail.
     pub message: String,
-    /// For `VALIDATION_ERROR`: `{"fields": [{"field", "message"}, …]}` listing every bad field.
-    /// Absent when there is nothing to add.
-    #[serde(default)]
+    /// Always an object: for `VALIDATION_ERROR` `{"fields": [{"field", "message"}, …]}` listing
+    /// every bad field, `{"retryAfter": N}` on a 429, `{}` when there is nothing to add.
     #[schema(value_type = Object)]
-    pub details: Option<Value>,
+    pub details: serde_json::Map<String, Value>,
 }
 
 /// A string schema with exactly these values.
@@ -252,7 +251,7 @@ fn chatbot_rate_limited() -> Response {
 }
 
 fn error_response(code: ErrorCode, description: &str) -> Response {
-    let example = json!({"error": {"code": code.as_str(), "message": description}});
+    let example = json!({"error": {"code": code.as_str(), "message": description, "details": {}}});
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
         .example(Some(example))
@@ -445,7 +444,7 @@ mod tests {
         let bare = crate::error::AppError::not_found("chat");
         let envelope: ErrorEnvelope =
             serde_json::from_value(bare.envelope()).expect("envelope matches its schema");
-        assert!(envelope.error.details.is_none());
+        assert!(envelope.error.details.is_empty());
     }
 
     #[test]

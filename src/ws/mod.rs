@@ -21,6 +21,8 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 
 pub use auth::{Admission, OpenAccess, SocketAuth};
 
+use crate::error::{AppError, ErrorCode};
+
 /// Largest frame (and message) a socket accepts: 1 MiB, like request bodies. A larger one closes
 /// the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
@@ -63,10 +65,26 @@ pub struct SocketSettings {
     /// How long a GraphQL socket may take to send `connection_init` (else 4408), and a `/ws`
     /// socket that must authenticate its `auth` frame (else 4401).
     pub init_timeout: Duration,
+    /// Most operations one socket runs at once (GraphQL operations, `/ws` joined
+    /// conversations); one more is refused with [`too_many_operations`], the socket stays open.
+    pub max_operations: usize,
 }
 
 /// Default of [`SocketSettings::max_sockets`].
 pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
+
+/// Default of [`SocketSettings::max_operations`].
+pub const DEFAULT_MAX_OPERATIONS: usize = 100;
+
+/// The refusal of an operation beyond [`SocketSettings::max_operations`]: `RATE_LIMITED`, with
+/// the cap in `details.maxOperations`. Both protocols send it for that operation alone.
+pub fn too_many_operations(max: usize) -> AppError {
+    AppError::new(
+        ErrorCode::RateLimited,
+        format!("this socket already runs {max} operations, the most it may; end one first"),
+    )
+    .with_details(serde_json::json!({ "maxOperations": max }))
+}
 
 impl Default for SocketSettings {
     fn default() -> Self {
@@ -74,6 +92,7 @@ impl Default for SocketSettings {
             max_sockets: DEFAULT_MAX_SOCKETS,
             ping_interval: Duration::from_secs(15),
             init_timeout: Duration::from_secs(10),
+            max_operations: DEFAULT_MAX_OPERATIONS,
         }
     }
 }

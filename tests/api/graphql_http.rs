@@ -335,3 +335,127 @@ async fn a_malformed_or_empty_body_is_400_validation_error() {
         "VALIDATION_ERROR"
     );
 }
+
+#[tokio::test]
+async fn a_request_that_is_not_well_formed_is_400_with_a_validation_error_for_every_accept() {
+    let app = spawn_app_with_clock().await;
+    let query = "mutation { createChat(input: {title: \"no\"}) { id } }";
+    let field = |field: &str, message: &str| json!({ "field": field, "message": message });
+    let cases = [
+        (
+            json!({}),
+            "query is required",
+            vec![field("query", "is required")],
+        ),
+        (
+            json!({ "query": null, "variables": {} }),
+            "query is required",
+            vec![field("query", "is required")],
+        ),
+        (
+            json!({ "query": 1 }),
+            "query must be a string",
+            vec![field("query", "must be a string")],
+        ),
+        (
+            json!({ "query": query, "variables": [] }),
+            "variables must be an object",
+            vec![field("variables", "must be an object")],
+        ),
+        (
+            json!({ "query": query, "variables": "{}" }),
+            "variables must be an object",
+            vec![field("variables", "must be an object")],
+        ),
+        (
+            json!({ "query": query, "operationName": ["A"] }),
+            "operationName must be a string",
+            vec![field("operationName", "must be a string")],
+        ),
+        (
+            json!({ "query": query, "extensions": 1 }),
+            "extensions must be an object",
+            vec![field("extensions", "must be an object")],
+        ),
+        (
+            json!({ "operationName": 1, "variables": 2 }),
+            "3 fields are invalid",
+            vec![
+                field("query", "is required"),
+                field("operationName", "must be a string"),
+                field("variables", "must be an object"),
+            ],
+        ),
+    ];
+    for accept in [
+        None,
+        Some("*/*"),
+        Some("application/json"),
+        Some(GRAPHQL_RESPONSE),
+    ] {
+        let head = match accept {
+            Some(accept) => format!(
+                "POST /graphql HTTP/1.1\r\nContent-Type: application/json\r\nAccept: {accept}"
+            ),
+            None => "POST /graphql HTTP/1.1\r\nContent-Type: application/json".to_owned(),
+        };
+        let content_type = if accept == Some(GRAPHQL_RESPONSE) {
+            GRAPHQL_RESPONSE
+        } else {
+            JSON
+        };
+        for (body, message, fields) in &cases {
+            let response = app.raw_http(&head, &body.to_string()).await;
+            assert_eq!(
+                (response.status, response.header("content-type")),
+                (400, Some(content_type)),
+                "{accept:?} {body}"
+            );
+            assert_eq!(
+                response.body,
+                json!({ "errors": [{
+                    "message": message,
+                    "extensions": { "code": "VALIDATION_ERROR", "details": { "fields": fields } },
+                }] }),
+                "{accept:?} {body}"
+            );
+        }
+        let array = app
+            .raw_http(&head, "[{\"query\": \"{ chats { total } }\"}]")
+            .await;
+        assert_eq!(
+            (array.status, array.body),
+            (
+                400,
+                transport_error("VALIDATION_ERROR", "request body must be a JSON object")
+            )
+        );
+    }
+    assert_eq!(chat_count(&app).await, 0, "nothing ran");
+}
+
+#[tokio::test]
+async fn get_without_a_query_is_400_with_a_validation_error() {
+    let app = spawn_app_with_clock().await;
+    for accept in ["application/json", GRAPHQL_RESPONSE] {
+        let reply = app
+            .graphql_request(
+                app.client
+                    .get(app.url("/graphql"))
+                    .header("accept", accept)
+                    .query(&[("operationName", "A")]),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{accept}");
+        assert_eq!(
+            reply.body,
+            json!({ "errors": [{
+                "message": "query is required",
+                "extensions": {
+                    "code": "VALIDATION_ERROR",
+                    "details": { "fields": [{ "field": "query", "message": "is required" }] },
+                },
+            }] })
+        );
+    }
+}

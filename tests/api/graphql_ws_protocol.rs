@@ -336,6 +336,7 @@ async fn beyond_the_socket_cap_an_upgrade_gets_503_with_retry_after_until_a_sock
         json!({"error": {
             "code": "SERVICE_UNAVAILABLE",
             "message": "too many open WebSockets; retry later",
+            "details": {},
         }})
     );
 

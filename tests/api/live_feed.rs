@@ -202,6 +202,7 @@ async fn a_gap_in_the_feed_tells_every_subscriber_to_resume_and_resuming_misses_
         json!({"type": "error", "conversationId": conversation, "error": {
             "code": "SUBSCRIPTION_LAGGED",
             "message": "fell too far behind and missed messages; join again with `after` to resume",
+            "details": {},
         }})
     );
     assert_eq!(

@@ -198,6 +198,7 @@ async fn a_ws_socket_too_far_behind_gets_an_error_frame_then_leaves_and_stays_op
             "error": {
                 "code": "SUBSCRIPTION_LAGGED",
                 "message": "fell too far behind and missed messages; join again with `after` to resume",
+                "details": {},
             },
         })
     );

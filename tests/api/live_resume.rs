@@ -205,7 +205,7 @@ async fn an_after_that_names_no_message_of_the_conversation_is_not_found_on_both
         assert_eq!(
             joined.next().await,
             json!({"type": "error", "conversationId": conversation,
-                   "error": {"code": "NOT_FOUND", "message": "message not found"}})
+                   "error": {"code": "NOT_FOUND", "message": "message not found", "details": {}}})
         );
         joined.send(json!({"type": "ping"})).await;
         assert_eq!(joined.next().await, json!({"type": "pong"}), "not joined");

@@ -130,7 +130,7 @@ async fn an_unknown_playground_file_is_a_404_in_the_error_envelope() {
     let body: Value = response.json().await.expect("JSON body");
     assert_eq!(
         body,
-        json!({"error": {"code": "NOT_FOUND", "message": "no such playground file"}})
+        json!({"error": {"code": "NOT_FOUND", "message": "no such playground file", "details": {}}})
     );
 }
 

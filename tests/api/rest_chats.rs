@@ -367,7 +367,7 @@ async fn malformed_and_unknown_ids_are_not_found_on_every_chat_route() {
     for id in ["nope", "123", simple.as_str(), "%FF%FE", unknown.as_str()] {
         let path = format!("/chats/{id}");
         let details = app.get(&path).await.expect_error(404, "NOT_FOUND");
-        assert_eq!(details, Value::Null);
+        assert_eq!(details, json!({}));
         app.put_json(&path, &json!({"title": "x"}))
             .await
             .expect_error(404, "NOT_FOUND");
@@ -378,6 +378,6 @@ async fn malformed_and_unknown_ids_are_not_found_on_every_chat_route() {
     }
     assert_eq!(
         app.get(&format!("/chats/{unknown}")).await.body,
-        json!({"error": {"code": "NOT_FOUND", "message": "chat not found"}})
+        json!({"error": {"code": "NOT_FOUND", "message": "chat not found", "details": {}}})
     );
 }

@@ -57,7 +57,7 @@ async fn malformed_json_and_bodies_that_are_not_objects_are_400s() {
                 .await;
             assert_eq!(
                 reply.body,
-                json!({"error": {"code": "VALIDATION_ERROR", "message": message}}),
+                json!({"error": {"code": "VALIDATION_ERROR", "message": message, "details": {}}}),
                 "{method} {path} {raw:?}"
             );
             assert_eq!(reply.status, 400);
@@ -111,7 +111,8 @@ async fn a_body_not_declared_json_is_415_and_json_with_parameters_is_fine() {
                 reply.body,
                 json!({"error": {
                     "code": "UNSUPPORTED_MEDIA_TYPE",
-                    "message": "request body must be application/json"
+                    "message": "request body must be application/json",
+                    "details": {},
                 }}),
                 "{method} {path} {content_type:?}"
             );
@@ -187,7 +188,7 @@ async fn unknown_routes_answer_404_in_the_envelope() {
         let reply = app.send_raw(method.clone(), &path, None, "").await;
         assert_eq!(
             reply.body,
-            json!({"error": {"code": "NOT_FOUND", "message": "no such route"}}),
+            json!({"error": {"code": "NOT_FOUND", "message": "no such route", "details": {}}}),
             "{method} {path}"
         );
         assert_eq!(reply.status, 404);
@@ -236,7 +237,8 @@ async fn wrong_methods_answer_405_with_allow() {
             reply.body,
             json!({"error": {
                 "code": "METHOD_NOT_ALLOWED",
-                "message": "this path does not take that method"
+                "message": "this path does not take that method",
+                "details": {},
             }}),
             "{method} {path}"
         );
@@ -280,7 +282,8 @@ async fn rest_bodies_of_exactly_1_mib_pass_and_one_byte_more_is_413() {
             reply.body,
             json!({"error": {
                 "code": "PAYLOAD_TOO_LARGE",
-                "message": "request body is larger than 1 MiB"
+                "message": "request body is larger than 1 MiB",
+                "details": {},
             }}),
             "{method} {path}"
         );

@@ -165,7 +165,7 @@ async fn store_failures_answer_500_without_internal_detail() {
     for reply in replies {
         assert_eq!(
             reply.body,
-            json!({"error": {"code": "INTERNAL_ERROR", "message": "Internal server error"}})
+            json!({"error": {"code": "INTERNAL_ERROR", "message": "Internal server error", "details": {}}})
         );
         assert_eq!(reply.status, 500);
     }

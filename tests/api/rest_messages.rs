@@ -127,7 +127,7 @@ async fn posting_to_an_unknown_conversation_is_not_found_after_the_body_is_valid
     let reply = app.post_json(&path, &json!({"content": "hi"})).await;
     assert_eq!(
         reply.body,
-        json!({"error": {"code": "NOT_FOUND", "message": "conversation not found"}})
+        json!({"error": {"code": "NOT_FOUND", "message": "conversation not found", "details": {}}})
     );
     assert_eq!(reply.status, 404);
 }
@@ -213,7 +213,7 @@ async fn an_unknown_message_is_not_found() {
         .await;
     assert_eq!(
         reply.body,
-        json!({"error": {"code": "NOT_FOUND", "message": "message not found"}})
+        json!({"error": {"code": "NOT_FOUND", "message": "message not found", "details": {}}})
     );
 }
 

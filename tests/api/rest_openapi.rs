@@ -404,6 +404,15 @@ async fn request_and_response_schemas_name_the_wire_fields() {
     );
     assert_eq!(props("ErrorBody"), set(&["code", "message", "details"]));
     assert_eq!(
+        schemas["ErrorBody"]["required"],
+        serde_json::json!(["code", "message", "details"]),
+        "every error carries details"
+    );
+    assert_eq!(
+        schemas["ErrorBody"]["properties"]["details"]["type"],
+        "object"
+    );
+    assert_eq!(
         schemas["Priority"]["enum"],
         serde_json::json!(["low", "medium", "high"])
     );

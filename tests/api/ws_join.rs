@@ -34,7 +34,7 @@ async fn assert_quiet(client: &mut Client) {
 }
 
 fn error(code: &str, message: &str) -> Value {
-    json!({"type": "error", "error": {"code": code, "message": message}})
+    json!({"type": "error", "error": {"code": code, "message": message, "details": {}}})
 }
 
 #[tokio::test]

@@ -7,12 +7,13 @@
 //! - `graphql-ws` (despite its name) is the legacy protocol of `subscriptions-transport-ws`:
 //!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
 
-use async_graphql::{Request, Response, Variables};
+use async_graphql::{Request, Response};
 use axum::http::{HeaderMap, header};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::graphql::finish_response;
+use crate::error::AppError;
+use crate::graphql::{finish_response, request_error};
 
 /// A GraphQL WebSocket subprotocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,25 +138,14 @@ fn id(message: &mut Map<String, Value>) -> Result<String, Invalid> {
     }
 }
 
-/// The GraphQL request of a `subscribe` payload: `query` a string; `operationName` a string,
-/// `variables` and `extensions` objects, each optional or null.
-fn request(mut payload: Map<String, Value>) -> Result<Request, Invalid> {
-    let Some(Value::String(query)) = payload.remove("query") else {
-        return Err("Invalid message received: payload.query must be a string".into());
-    };
-    let mut request = Request::new(query);
-    match payload.remove("operationName") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(name)) => request = request.operation_name(name),
-        Some(_) => {
-            return Err("Invalid message received: operationName must be a string".into());
-        }
-    }
-    if let Some(variables) = optional_object(&mut payload, "variables")? {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
-    }
-    optional_object(&mut payload, "extensions")?;
-    Ok(request)
+/// The GraphQL request of a `subscribe` payload, read like a GraphQL-over-HTTP request body.
+fn request(payload: Map<String, Value>) -> Result<Request, Invalid> {
+    crate::graphql::request::from_object(payload).map_err(|wrong| {
+        let first = wrong.first().map_or(String::new(), |e| {
+            format!(": payload.{} {}", e.field, e.message)
+        });
+        format!("Invalid message received{first}")
+    })
 }
 
 /// `connection_ack`.
@@ -189,6 +179,22 @@ pub fn pong(payload: Option<Map<String, Value>>) -> String {
 /// `complete` for operation `id`.
 pub fn complete(id: &str) -> String {
     json!({ "id": id, "type": "complete" }).to_string()
+}
+
+/// Refuses operation `id` before it runs: a graphql-transport-ws `error` message (no
+/// `complete` follows); the legacy protocol sends the error as `data` without a `data` entry,
+/// then `complete`. The id stays free.
+pub fn refusal(protocol: Subprotocol, id: &str, err: &AppError) -> Vec<String> {
+    let errors = json!([request_error(err)]);
+    match protocol {
+        Subprotocol::TransportWs => {
+            vec![json!({ "id": id, "type": "error", "payload": errors }).to_string()]
+        }
+        Subprotocol::LegacyWs => vec![
+            json!({ "id": id, "type": "data", "payload": { "errors": errors } }).to_string(),
+            complete(id),
+        ],
+    }
 }
 
 /// How one result of an operation goes out.

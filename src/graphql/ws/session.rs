@@ -181,6 +181,14 @@ impl GraphqlSession {
                         format!("Subscriber for {id} already exists"),
                     ));
                 }
+                let max = self.sockets.settings().max_operations;
+                if self.operations.len() >= max {
+                    let err = ws::too_many_operations(max);
+                    for frame in protocol::refusal(self.protocol, &id, &err) {
+                        ws::send_text(socket, frame).await?;
+                    }
+                    return Ok(());
+                }
                 let results = self
                     .schema
                     .execute_stream_with_session_data(*request, Default::default())

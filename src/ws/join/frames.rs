@@ -134,7 +134,7 @@ pub fn authenticated() -> String {
     json!({ "type": "authenticated" }).to_string()
 }
 
-/// `{"type":"error","error":{"code","message"[,"details"]}}`, with the `conversationId` the
+/// `{"type":"error","error":{"code","message","details"}}`, with the `conversationId` the
 /// error is about when there is one.
 pub fn error(err: &AppError, conversation_id: Option<&str>) -> String {
     error_frame(err, conversation_id).to_string()
@@ -212,7 +212,7 @@ mod tests {
             json!({
                 "type": "error",
                 "conversationId": "x",
-                "error": {"code": "NOT_FOUND", "message": "conversation not found"}
+                "error": {"code": "NOT_FOUND", "message": "conversation not found", "details": {}}
             })
         );
     }

@@ -184,7 +184,8 @@ impl JoinSession {
     /// Subscribes first, then checks the conversation exists, then answers `joined`: no
     /// message stored after `joined` can be missed. With `after`, the messages stored after it
     /// follow `joined` first (a join that resumes replaces the conversation's stream); without,
-    /// joining a joined conversation again changes nothing.
+    /// joining a joined conversation again changes nothing. Beyond the socket's operation cap a
+    /// new conversation gets an error frame instead.
     async fn join(
         &mut self,
         socket: &mut WebSocket,
@@ -194,6 +195,11 @@ impl JoinSession {
         let already = parse_id(raw).filter(|id| self.joined.contains_key(id));
         if let (Some(id), None) = (already, after) {
             return send(socket, frames::joined(&id.to_string())).await;
+        }
+        let max = self.sockets.settings().max_operations;
+        if already.is_none() && self.joined.len() >= max {
+            let err = super::too_many_operations(max);
+            return send(socket, frames::error(&err, Some(raw))).await;
         }
         match self.service.watch_conversation(raw, after).await {
             Ok((id, live)) => {

@@ -15,6 +15,7 @@ use chatgate::app::{self, AppState};
 use chatgate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder};
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
+use chatgate::graphql::QueryLimits;
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
@@ -81,6 +82,11 @@ pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>
 /// Spawns the app behind the given edge (rate limit, CORS, API keys).
 pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
     spawn_state(system_state().with_edge(edge), None).await
+}
+
+/// Spawns the app with other GraphQL query limits (depth and cost).
+pub async fn spawn_app_with_query_limits(limits: QueryLimits) -> TestApp {
+    spawn_state(system_state().with_query_limits(limits), None).await
 }
 
 /// Spawns the app with the given socket settings (cap, ping interval, init timeout).

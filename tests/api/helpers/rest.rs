@@ -25,8 +25,8 @@ impl RestReply {
         &self.body
     }
 
-    /// Asserts an error envelope with this status and code; returns `error.details`
-    /// (`Value::Null` when absent).
+    /// Asserts an error envelope with this status and code, whose `details` is an object
+    /// (`{}` when there is nothing to add); returns `error.details`.
     pub fn expect_error(&self, status: u16, code: &str) -> Value {
         assert_eq!(
             self.status.as_u16(),
@@ -44,7 +44,9 @@ impl RestReply {
             "envelope has exactly one key: {}",
             self.body
         );
-        error.get("details").cloned().unwrap_or(Value::Null)
+        let details = error.get("details").cloned().unwrap_or(Value::Null);
+        assert!(details.is_object(), "details is an object: {}", self.body);
+        details
     }
 
     /// Asserts a `VALIDATION_ERROR` and returns `details.fields`.

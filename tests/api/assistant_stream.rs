@@ -172,7 +172,8 @@ async fn a_reply_that_breaks_off_ends_its_stream_with_the_error_and_stores_nothi
     assert_eq!(
         failed,
         json!({"type": "error", "conversationId": conversation, "messageId": id,
-               "error": {"code": "ASSISTANT_UNAVAILABLE", "message": body["error"]["message"]}})
+               "error": {"code": "ASSISTANT_UNAVAILABLE", "message": body["error"]["message"],
+                         "details": {}}})
     );
     let messages = app
         .get(&format!("/api/conversations/{conversation}/messages"))

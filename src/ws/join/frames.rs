@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(
             failed,
             json!({"type": "error", "conversationId": "c", "messageId": "m",
-                   "error": {"code": "ASSISTANT_UNAVAILABLE", "message": "down"}})
+                   "error": {"code": "ASSISTANT_UNAVAILABLE", "message": "down", "details": {}}})
         );
     }
 }

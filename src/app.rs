@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::assistant::{BuiltinResponder, Responder};
+use crate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
@@ -100,13 +100,20 @@ impl AppState {
         if config.database_url.is_some() {
             return Err("the PostgreSQL store is not available in this build yet".into());
         }
-        if config.assistant == AssistantKind::Openai {
-            return Err(
-                "the OpenAI-compatible assistant is not available in this build yet".into(),
-            );
-        }
         let store = Arc::new(MemoryStore::new(clock.clone()));
-        let responder = Arc::new(BuiltinResponder::new(clock));
+        let responder: Arc<dyn Responder> = match config.assistant {
+            AssistantKind::Builtin => Arc::new(BuiltinResponder::new(clock)),
+            AssistantKind::Openai => {
+                let openai = OpenAiConfig::from_args(&config.openai)?;
+                tracing::info!(
+                    model = %openai.model,
+                    host = openai.endpoint.host_str().unwrap_or_default(),
+                    key = openai.api_key.is_some(),
+                    "assistant: OpenAI-compatible"
+                );
+                Arc::new(OpenAiResponder::new(openai)?)
+            }
+        };
         let sockets = SocketSettings {
             max_sockets: config.max_websockets,
             max_operations: config.max_socket_operations,
@@ -174,7 +181,8 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops in this order,
 /// all within `timeout`: stop accepting connections; let in-flight HTTP requests finish (for at
-/// most three quarters of `timeout`, so sockets keep time to close); let every WebSocket deliver
+/// most three quarters of `timeout`, so sockets keep time to close); let replies still being
+/// written finish; let every WebSocket deliver
 /// what its subscriptions hold, the events of those requests included; close the sockets with
 /// 1001. Returns `false` if something was still running when `timeout` ran out.
 pub async fn serve(
@@ -185,6 +193,7 @@ pub async fn serve(
     timeout: Duration,
 ) -> bool {
     let sockets = state.sockets.clone();
+    let service = state.service.clone();
     let (signalled, signalled_at) = tokio::sync::oneshot::channel();
     let shutdown = async move {
         shutdown.await;
@@ -194,11 +203,16 @@ pub async fn serve(
         server::serve(listener, router(state), settings, shutdown, timeout * 3 / 4).await;
     // `server::serve` returns only after the shutdown future resolved.
     let deadline = signalled_at.await.unwrap_or_else(|_| Instant::now()) + timeout;
+    // Replies still being written (their clients may have gone) are stored and announced
+    // before the sockets that would carry them close.
+    let replies_done = tokio::time::timeout_at(deadline, service.replies_finished())
+        .await
+        .is_ok();
     sockets.shut_down();
     let sockets_closed = tokio::time::timeout_at(deadline, sockets.drained())
         .await
         .is_ok();
-    http_drained && sockets_closed
+    http_drained && replies_done && sockets_closed
 }
 
 /// Starts listening for SIGINT and SIGTERM at once (so a signal that arrives while the server

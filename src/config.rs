@@ -64,6 +64,9 @@ pub struct Config {
     /// Which assistant answers messages.
     #[arg(long, env = "ASSISTANT", value_enum, default_value_t = AssistantKind::Builtin)]
     pub assistant: AssistantKind,
+    /// The OpenAI-compatible assistant's settings (used with `--assistant openai`).
+    #[command(flatten)]
+    pub openai: crate::assistant::openai::OpenAiArgs,
     /// Log line format; the level comes from RUST_LOG (default info).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

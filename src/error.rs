@@ -20,6 +20,8 @@ pub enum ErrorCode {
     RateLimited,
     InternalError,
     ServiceUnavailable,
+    /// The model backend failed after its retries; nothing was stored as a reply.
+    AssistantUnavailable,
     GraphqlParseFailed,
     GraphqlValidationFailed,
     SubscriptionLagged,
@@ -39,6 +41,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::AssistantUnavailable => "ASSISTANT_UNAVAILABLE",
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Self::SubscriptionLagged => "SUBSCRIPTION_LAGGED",
@@ -60,11 +63,13 @@ impl ErrorCode {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::InternalError | Self::SubscriptionLagged => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::AssistantUnavailable => StatusCode::BAD_GATEWAY,
         }
     }
 
     /// The code for an error answer some framework code produced with only a status: the
     /// code of that status, a `VALIDATION_ERROR` for other client errors, else internal.
+    /// (`ASSISTANT_UNAVAILABLE` is never guessed: only the service knows an assistant failed.)
     pub fn for_status(status: StatusCode) -> Self {
         const BY_STATUS: [ErrorCode; 10] = [
             ErrorCode::ValidationError,
@@ -156,6 +161,11 @@ impl AppError {
     /// A resource that does not exist (or an id that cannot name one).
     pub fn not_found(resource: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{resource} not found"))
+    }
+
+    /// The assistant's backend failed; `message` says how, without internal detail or keys.
+    pub fn assistant_unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::AssistantUnavailable, message)
     }
 
     /// A failure the client cannot act on. The cause is logged here and never sent.

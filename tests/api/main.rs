@@ -2,6 +2,10 @@
 
 mod helpers;
 
+mod assistant_failures;
+mod assistant_keys;
+mod assistant_openai;
+mod assistant_stream;
 mod concurrency;
 mod connection_timeouts;
 mod counting_store;

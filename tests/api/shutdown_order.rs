@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chatgate::assistant::{ReplyRequest, ReplyStream, Responder};
+use chatgate::assistant::{ReplyPiece, ReplyRequest, ReplyStream, Responder};
 use chatgate::error::AppResult;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -32,7 +32,7 @@ impl Responder for GatedAssistant {
             .expect("the gate stays open")
             .forget();
         Ok(Box::pin(futures::stream::once(async {
-            Ok("answered after the stop began".to_owned())
+            Ok(ReplyPiece::Text("answered after the stop began".to_owned()))
         })))
     }
 }
@@ -118,7 +118,12 @@ async fn messages_acknowledged_during_shutdown_reach_subscribers_before_their_so
         graphql.closed().await,
         (1001, "server shutting down".into())
     );
-    let pushed = join.next().await;
+    // `/ws` also carries the reply's pieces while it is written; the stored message follows them.
+    let mut pushed = join.next().await;
+    while pushed["type"] == "delta" {
+        assert_eq!(pushed["delta"], "answered after the stop began");
+        pushed = join.next().await;
+    }
     assert_eq!(pushed["type"], "message", "{pushed}");
     assert_eq!(
         pushed["message"]["content"],

@@ -130,6 +130,7 @@ fn new_conversation(user: &str) -> NewConversation {
 
 fn new_message(role: Role, content: &str) -> NewMessage {
     NewMessage {
+        id: Uuid::new_v4(),
         role,
         content: MessageContent::parse(content.into()).expect("valid content"),
         metadata: Metadata::new(),

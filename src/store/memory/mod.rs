@@ -259,7 +259,7 @@ impl Store for MemoryStore {
         let mut inner = self.inner.write();
         let now = inner.now(self.clock.as_ref());
         let message = Message {
-            id: Uuid::new_v4(),
+            id: new.id,
             conversation_id,
             position: 0,
             role: new.role,

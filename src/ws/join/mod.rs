@@ -240,6 +240,22 @@ impl JoinSession {
                     self.joined.remove(&id);
                     send(socket, frames::deleted(&id_text)).await
                 }
+                Change::AssistantDelta {
+                    message_id, delta, ..
+                } => {
+                    let frame = frames::delta(&id_text, &message_id.to_string(), delta);
+                    send(socket, frame).await
+                }
+                Change::AssistantFailed {
+                    message_id,
+                    code,
+                    message,
+                    ..
+                } => {
+                    let err = AppError::new(*code, message.clone());
+                    let frame = frames::reply_failed(&id_text, &message_id.to_string(), &err);
+                    send(socket, frame).await
+                }
                 _ => Ok(()),
             },
             LiveItem::Lagged => {

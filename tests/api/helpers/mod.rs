@@ -3,6 +3,7 @@
 
 pub mod binary;
 mod graphql;
+pub mod openai;
 pub mod ordered_json;
 mod rest;
 pub mod schema_facts;
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chatgate::app::{self, AppState};
-use chatgate::assistant::{BuiltinResponder, Responder};
+use chatgate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::graphql::QueryLimits;
@@ -112,6 +113,15 @@ pub async fn spawn_app_with_edge_and_sockets(edge: Edge, settings: SocketSetting
     let state = system_state()
         .with_socket_settings(settings)
         .with_edge(edge);
+    spawn_state(state, None).await
+}
+
+/// Spawns the app with the OpenAI-compatible assistant configured by `config` (say, pointing
+/// at a [`openai::FakeModel`]).
+pub async fn spawn_app_with_model(config: OpenAiConfig) -> TestApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let responder = OpenAiResponder::new(config).expect("the HTTP client starts");
+    let state = AppState::new(Arc::new(MemoryStore::new(clock)), Arc::new(responder));
     spawn_state(state, None).await
 }
 

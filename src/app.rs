@@ -214,10 +214,11 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 
 /// Runs chatgate with `config` until SIGINT or SIGTERM; in-flight work gets
 /// `--shutdown-timeout` to finish.
-pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
+    crate::capacity::fit_to_open_files(&mut config);
     let state = AppState::from_config(&config)?;
-    let listener = TcpListener::bind((config.host, config.port)).await?;
+    let listener = crate::capacity::listen(SocketAddr::new(config.host, config.port))?;
     let address = listener.local_addr()?;
     let shown_host = if address.ip().is_unspecified() {
         "localhost".to_string()

@@ -36,6 +36,7 @@ mod rest_messages;
 mod rest_openapi;
 mod schema;
 mod shutdown;
+mod socket_capacity;
 mod socket_operation_cap;
 mod subscriptions;
 mod timestamps;

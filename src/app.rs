@@ -242,8 +242,9 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 
 /// Runs chatgate with `config` until SIGINT or SIGTERM; in-flight work gets
 /// `--shutdown-timeout` to finish.
-pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
+    crate::capacity::fit_to_open_files(&mut config);
     let state = AppState::from_config(&config)?;
     let listener = server::bind(config.host, config.port).await?;
     let address = listener.local_addr()?;

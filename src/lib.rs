@@ -10,6 +10,7 @@
 pub mod app;
 pub mod assistant;
 pub mod body;
+pub mod capacity;
 pub mod config;
 pub mod domain;
 pub mod edge;

@@ -56,9 +56,10 @@ impl Default for ServerSettings {
     }
 }
 
-/// The listening socket: every way the server binds goes through here.
+/// The listening socket, with the long listen backlog of [`crate::capacity::listen`]: every
+/// way the server binds goes through here.
 pub async fn bind(host: IpAddr, port: u16) -> io::Result<TcpListener> {
-    TcpListener::bind((host, port)).await
+    crate::capacity::listen(std::net::SocketAddr::new(host, port))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets every

@@ -29,6 +29,12 @@ use crate::error::{AppError, ErrorCode};
 /// the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
+/// Starting read buffer and write batch of each socket: 2 KiB, which holds any usual client
+/// message in one read. Live sockets are many and mostly idle, and tungstenite's default
+/// (128 KiB, zero-filled before every read) costs each one about 148 KiB of memory against
+/// 15 KiB with this (BENCHMARKS.md); a larger frame grows the buffer as it is read.
+pub const SOCKET_BUFFER_BYTES: usize = 2 * 1024;
+
 /// The `Retry-After` (seconds) of an upgrade refused because every socket is taken.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
@@ -361,13 +367,15 @@ pub fn read_failure(error: axum::Error) -> Exit {
     }
 }
 
-/// Applies the frame limits every socket shares to an upgrade.
-pub fn limit_frames<F>(
+/// Applies what every socket shares to an upgrade: the frame limits and small buffers.
+pub fn configure_upgrade<F>(
     upgrade: axum::extract::WebSocketUpgrade<F>,
 ) -> axum::extract::WebSocketUpgrade<F> {
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ mod rest_openapi;
 mod schema;
 mod shutdown;
 mod shutdown_order;
+mod socket_capacity;
 mod socket_operation_cap;
 mod subscriptions;
 mod timestamps;

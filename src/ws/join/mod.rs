@@ -57,7 +57,7 @@ pub async fn join_socket(
         return response;
     };
     let session = JoinSession::new(service, sockets, headers);
-    super::limit_frames(upgrade)
+    super::configure_upgrade(upgrade)
         .on_upgrade(move |socket| super::serve_socket(socket, ticket, session))
 }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::assistant::{BuiltinResponder, Responder};
@@ -20,6 +20,7 @@ use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
+use crate::request_id;
 use crate::rest;
 use crate::service::ChatService;
 use crate::store::{MemoryStore, Store};
@@ -162,12 +163,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(rest::body_limit())
         .with_state(state);
-    // Request logs name the method, path and status, never headers (where keys travel).
-    edge.apply(routes).layer(
-        TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
-    )
+    // Request logs name the method, path, request id and status, never headers (where keys
+    // travel).
+    request_id::apply(edge.apply(routes), |inner| {
+        inner.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.

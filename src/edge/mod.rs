@@ -149,6 +149,7 @@ impl Edge {
                 HeaderName::from_static(reply::REMAINING),
                 HeaderName::from_static(reply::RESET),
                 header::RETRY_AFTER,
+                crate::request_id::HEADER,
             ])
     }
 }

@@ -4,6 +4,7 @@
 pub mod binary;
 mod graphql;
 pub mod ordered_json;
+pub mod quotes;
 mod rest;
 pub mod schema_facts;
 

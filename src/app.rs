@@ -20,6 +20,7 @@ use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
+use crate::readiness::Readiness;
 use crate::request_id;
 use crate::rest;
 use crate::service::ChatService;
@@ -34,6 +35,14 @@ pub struct AppState {
     pub edge: Edge,
     /// Live sockets: their cap, their shutdown signal, their authentication hook.
     pub sockets: Sockets,
+    /// Turns `/health/ready` to 503 as shutdown starts.
+    pub readiness: Readiness,
+}
+
+impl FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
+    }
 }
 
 impl FromRef<AppState> for Sockets {
@@ -65,6 +74,7 @@ impl AppState {
             schema,
             edge: Edge::default(),
             sockets,
+            readiness: Readiness::default(),
         }
     }
 
@@ -235,9 +245,9 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let sockets = state.sockets.clone();
-    let stopped = sockets.shutdown_on(async {
+    let stopped = sockets.shutdown_on(state.readiness.drain_on(async {
         let _ = stop_rx.await;
-    });
+    }));
     let server = tokio::spawn(serve(listener, router(state), stopped));
     signal.await;
     tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod playground;
+pub mod readiness;
 pub mod request_id;
 pub mod rest;
 pub mod service;

@@ -26,6 +26,7 @@ mod live_resume;
 mod null_propagation;
 mod pagination;
 mod playground;
+mod readiness;
 mod request_ids;
 mod rest_chat_lists;
 mod rest_chats;

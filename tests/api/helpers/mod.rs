@@ -16,6 +16,7 @@ use chatgate::assistant::BuiltinResponder;
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::graphql::QueryLimits;
+use chatgate::readiness::Readiness;
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
@@ -33,6 +34,8 @@ pub struct TestApp {
     pub edge: Edge,
     /// The app's live sockets (how many are open).
     pub sockets: Sockets,
+    /// Whether `/health/ready` says the app takes traffic; shutdown turns it off first.
+    pub readiness: Readiness,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
@@ -126,12 +129,13 @@ async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestA
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
+    let readiness = state.readiness.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
-    let shutdown = sockets.shutdown_on(async {
+    let shutdown = sockets.shutdown_on(readiness.drain_on(async {
         let _ = stopped.await;
-    });
+    }));
     let server = tokio::spawn(app::serve(listener, app::router(state), shutdown));
     TestApp {
         address,
@@ -139,6 +143,7 @@ async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestA
         service,
         edge,
         sockets,
+        readiness,
         clock: manual,
         stop: Some(stop),
         server: Some(server),

@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
@@ -21,6 +21,8 @@ use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
+use crate::readiness::Readiness;
+use crate::request_id;
 use crate::rest;
 use crate::server::{self, ServerSettings};
 use crate::service::ChatService;
@@ -35,6 +37,14 @@ pub struct AppState {
     pub edge: Edge,
     /// Live sockets: their cap, their shutdown signal, their authentication hook.
     pub sockets: Sockets,
+    /// Turns `/health/ready` to 503 as shutdown starts.
+    pub readiness: Readiness,
+}
+
+impl FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
+    }
 }
 
 impl FromRef<AppState> for Sockets {
@@ -66,6 +76,7 @@ impl AppState {
             schema,
             edge: Edge::default(),
             sockets,
+            readiness: Readiness::default(),
         }
     }
 
@@ -171,12 +182,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(rest::body_limit())
         .with_state(state);
-    // Request logs name the method, path and status, never headers (where keys travel).
-    edge.apply(routes).layer(
-        TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
-    )
+    // Request logs name the method, path, request id and status, never headers (where keys
+    // travel).
+    request_id::apply(edge.apply(routes), |inner| {
+        inner.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+    })
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops in this order,
@@ -195,6 +209,8 @@ pub async fn serve(
     let sockets = state.sockets.clone();
     let service = state.service.clone();
     let (signalled, signalled_at) = tokio::sync::oneshot::channel();
+    // `/health/ready` answers 503 from the moment the stop begins.
+    let shutdown = state.readiness.drain_on(shutdown);
     let shutdown = async move {
         shutdown.await;
         let _ = signalled.send(Instant::now());

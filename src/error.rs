@@ -198,8 +198,16 @@ impl AppError {
 
     /// The REST error envelope (docs/api.md, "Errors"): `details` is always there, `{}` when
     /// there is nothing to add, so clients can read `error.details.fields` without a check.
+    /// A server-side failure (5xx) quotes the request's id in `details.requestId`, so the user
+    /// can report it and an operator can find its log lines.
     pub fn envelope(&self) -> Value {
-        let details = self.details().unwrap_or_else(|| json!({}));
+        let mut details = self.details().unwrap_or_else(|| json!({}));
+        if self.code.http_status().is_server_error()
+            && let (Some(id), Some(object)) =
+                (crate::request_id::current(), details.as_object_mut())
+        {
+            object.insert("requestId".into(), Value::String(id));
+        }
         json!({ "error": {
             "code": self.code.as_str(),
             "message": self.message,

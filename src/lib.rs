@@ -18,6 +18,8 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod playground;
+pub mod readiness;
+pub mod request_id;
 pub mod rest;
 pub mod server;
 pub mod service;

@@ -155,6 +155,7 @@ impl Edge {
                 HeaderName::from_static(reply::REMAINING),
                 HeaderName::from_static(reply::RESET),
                 header::RETRY_AFTER,
+                crate::request_id::HEADER,
             ])
     }
 }

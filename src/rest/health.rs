@@ -1,4 +1,5 @@
-//! `/health` and `/health/db`: liveness of the process and of its store.
+//! `/health` and `/health/db`: liveness of the process and of its store; `/health/ready`:
+//! whether this instance should be sent traffic.
 
 use std::time::{Duration, Instant};
 
@@ -7,10 +8,11 @@ use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{DbHealthView, HealthView};
+use super::views::{DbHealthView, HealthView, ReadyView};
 use crate::app::AppState;
 use crate::domain::{Clock, SystemClock};
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::readiness::Readiness;
 use crate::service::ChatService;
 
 /// When the router was built, which is when the server started serving.
@@ -22,7 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     let uptime: OpenApiRouter<AppState> = OpenApiRouter::new()
         .routes(routes!(health))
         .with_state(Started(Instant::now()));
-    uptime.routes(routes!(health_db))
+    uptime
+        .routes(routes!(health_db))
+        .routes(routes!(health_ready))
 }
 
 /// Whether the process is up.
@@ -63,6 +67,42 @@ pub async fn health_db(State(service): State<ChatService>) -> AppResult<Json<DbH
         status: "ok",
         database: "connected",
         latency: whole_millis(start.elapsed()),
+    }))
+}
+
+/// Whether a load balancer should send this instance traffic: the store answers and the
+/// server is not shutting down. Turns 503 the moment shutdown starts.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready for traffic", body = ReadyView),
+        (status = 503, description = "Draining, or the store did not answer", body = super::openapi::ErrorEnvelope)
+    )
+)]
+pub async fn health_ready(
+    State(service): State<ChatService>,
+    State(readiness): State<Readiness>,
+) -> AppResult<Json<ReadyView>> {
+    let draining = readiness.is_draining();
+    let connected = service.ping_store().await.is_ok();
+    if draining || !connected {
+        let message = if draining {
+            "the server is shutting down"
+        } else {
+            "the database is unreachable"
+        };
+        return Err(
+            AppError::new(ErrorCode::ServiceUnavailable, message).with_details(serde_json::json!({
+                "draining": draining,
+                "database": if connected { "connected" } else { "disconnected" },
+            })),
+        );
+    }
+    Ok(Json(ReadyView {
+        status: "ready",
+        database: "connected",
     }))
 }
 

@@ -150,7 +150,7 @@ async fn max_depth_and_max_complexity_come_from_the_environment() {
             .json(&json!({ "query": query }))
             .send()
     };
-    let body = |response: reqwest::Response| async { response.json::<Value>().await.unwrap() };
+    let body = crate::helpers::quotes::quoted_json;
     let three_deep = body(ask("{ chats { chats { id } } }").await.unwrap()).await;
     assert_eq!(three_deep, json!({ "data": { "chats": { "chats": [] } } }));
     let four_deep = body(

@@ -34,6 +34,8 @@ mod null_propagation;
 mod oversized_requests;
 mod pagination;
 mod playground;
+mod readiness;
+mod request_ids;
 mod rest_chat_lists;
 mod rest_chats;
 mod rest_conversations;

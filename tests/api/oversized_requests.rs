@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use crate::helpers::quotes::{quoted_json, set_aside_request_id};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Far shorter than the 30-second request timeout a declared body used to wait for.
@@ -32,10 +33,24 @@ async fn raw_exchange(app: &TestApp, head: &str) -> String {
 }
 
 /// The status line and the JSON body of a raw answer.
+/// The status line and the JSON body of a raw answer, its request-id quotes checked against
+/// its `X-Request-Id` header and set aside.
 fn status_and_body(answer: &str) -> (&str, Value) {
     let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
     let status = head.lines().next().expect("a status line");
-    (status, serde_json::from_str(body).expect("a JSON body"))
+    let code = status
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status code");
+    let request_id = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("x-request-id")
+            .then(|| value.trim())
+    });
+    let mut body = serde_json::from_str(body).expect("a JSON body");
+    set_aside_request_id(code, request_id, &mut body);
+    (status, body)
 }
 
 /// The REST error envelope with `code` and `message` (and no details beyond an empty object).
@@ -117,8 +132,7 @@ async fn get(app: &TestApp, path: &str, headers: &[(String, String)]) -> (Status
         request = request.header(name, value);
     }
     let response = request.send().await.expect("answered");
-    let status = response.status();
-    (status, response.json().await.expect("a JSON body"))
+    (response.status(), quoted_json(response).await)
 }
 
 #[tokio::test]

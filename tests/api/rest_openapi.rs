@@ -23,6 +23,7 @@ fn contract_routes() -> BTreeSet<(String, String)> {
         ("post", "/chats/{id}/toggle".to_owned()),
         ("get", "/health".to_owned()),
         ("get", "/health/db".to_owned()),
+        ("get", "/health/ready".to_owned()),
     ];
     for prefix in ["/api", "/api/v1"] {
         routes.extend([

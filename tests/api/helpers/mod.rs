@@ -5,6 +5,7 @@ pub mod binary;
 mod graphql;
 pub mod openai;
 pub mod ordered_json;
+pub mod quotes;
 mod rest;
 pub mod schema_facts;
 
@@ -16,6 +17,7 @@ use chatgate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Respo
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::graphql::QueryLimits;
+use chatgate::readiness::Readiness;
 use chatgate::server::{self, ServerSettings};
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
@@ -33,6 +35,8 @@ pub struct TestApp {
     pub edge: Edge,
     /// The app's live sockets (how many are open).
     pub sockets: Sockets,
+    /// Whether `/health/ready` says the app takes traffic; shutdown turns it off first.
+    pub readiness: Readiness,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
@@ -158,6 +162,7 @@ async fn spawn_serving(
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
+    let readiness = state.readiness.clone();
     let loopback = std::net::Ipv4Addr::LOCALHOST.into();
     let listener = server::bind(loopback, 0).await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
@@ -178,6 +183,7 @@ async fn spawn_serving(
         service,
         edge,
         sockets,
+        readiness,
         clock: manual,
         stop: Some(stop),
         server: Some(server),

@@ -144,6 +144,7 @@ fn main() {
         let content = format!("Message {n}: could you summarise where the project stands today?");
         text += content.len();
         let new = NewMessage {
+            id: uuid::Uuid::new_v4(),
             role: if n.is_multiple_of(2) {
                 Role::User
             } else {

@@ -1,8 +1,8 @@
 //! Builds the application (state, schema, router) and serves it until a shutdown signal.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRef;
 use axum::http::header;
@@ -10,17 +10,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tokio::time::Instant;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::assistant::{BuiltinResponder, Responder};
+use crate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
 use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
+use crate::readiness::Readiness;
+use crate::request_id;
 use crate::rest;
+use crate::server::{self, ServerSettings};
 use crate::service::ChatService;
 use crate::store::{MemoryStore, PostgresStore, Store};
 use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
@@ -33,6 +37,14 @@ pub struct AppState {
     pub edge: Edge,
     /// Live sockets: their cap, their shutdown signal, their authentication hook.
     pub sockets: Sockets,
+    /// Turns `/health/ready` to 503 as shutdown starts.
+    pub readiness: Readiness,
+}
+
+impl FromRef<AppState> for Readiness {
+    fn from_ref(state: &AppState) -> Self {
+        state.readiness.clone()
+    }
 }
 
 impl FromRef<AppState> for Sockets {
@@ -64,6 +76,7 @@ impl AppState {
             schema,
             edge: Edge::default(),
             sockets,
+            readiness: Readiness::default(),
         }
     }
 
@@ -96,11 +109,6 @@ impl AppState {
     /// (connected and migrated before this returns), else the memory store.
     pub async fn from_config(config: &Config) -> Result<Self, String> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        if config.assistant == AssistantKind::Openai {
-            return Err(
-                "the OpenAI-compatible assistant is not available in this build yet".into(),
-            );
-        }
         let store: Arc<dyn Store> = match &config.database_url {
             Some(url) => Arc::new(
                 PostgresStore::connect(url, clock.clone())
@@ -109,7 +117,19 @@ impl AppState {
             ),
             None => Arc::new(MemoryStore::new(clock.clone())),
         };
-        let responder = Arc::new(BuiltinResponder::new(clock));
+        let responder: Arc<dyn Responder> = match config.assistant {
+            AssistantKind::Builtin => Arc::new(BuiltinResponder::new(clock)),
+            AssistantKind::Openai => {
+                let openai = OpenAiConfig::from_args(&config.openai)?;
+                tracing::info!(
+                    model = %openai.model,
+                    host = openai.endpoint.host_str().unwrap_or_default(),
+                    key = openai.api_key.is_some(),
+                    "assistant: OpenAI-compatible"
+                );
+                Arc::new(OpenAiResponder::new(openai)?)
+            }
+        };
         let sockets = SocketSettings {
             max_sockets: config.max_websockets,
             max_operations: config.max_socket_operations,
@@ -167,29 +187,53 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(rest::body_limit())
         .with_state(state);
-    // Request logs name the method, path and status, never headers (where keys travel).
-    edge.apply(routes).layer(
-        TraceLayer::new_for_http()
-            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-            .on_response(DefaultOnResponse::new().level(Level::INFO)),
-    )
+    // Request logs name the method, path, request id and status, never headers (where keys
+    // travel).
+    request_id::apply(edge.apply(routes), |inner| {
+        inner.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_id::span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+    })
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
-/// WebSockets outlive this (they are no longer HTTP requests): wrap `shutdown` in
-/// [`Sockets::shutdown_on`] so they close with 1001 as draining starts, and wait for
-/// [`Sockets::drained`] after this returns.
+/// Serves the application on `listener` until `shutdown` resolves, then stops in this order,
+/// all within `timeout`: stop accepting connections; let in-flight HTTP requests finish (for at
+/// most three quarters of `timeout`, so sockets keep time to close); let replies still being
+/// written finish; let every WebSocket deliver
+/// what its subscriptions hold, the events of those requests included; close the sockets with
+/// 1001. Returns `false` if something was still running when `timeout` ran out.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    state: AppState,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()> + Send,
+    timeout: Duration,
+) -> bool {
+    let sockets = state.sockets.clone();
+    let service = state.service.clone();
+    let (signalled, signalled_at) = tokio::sync::oneshot::channel();
+    // `/health/ready` answers 503 from the moment the stop begins.
+    let shutdown = state.readiness.drain_on(shutdown);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(Instant::now());
+    };
+    let http_drained =
+        server::serve(listener, router(state), settings, shutdown, timeout * 3 / 4).await;
+    // `server::serve` returns only after the shutdown future resolved.
+    let deadline = signalled_at.await.unwrap_or_else(|_| Instant::now()) + timeout;
+    // Replies still being written (their clients may have gone) are stored and announced
+    // before the sockets that would carry them close.
+    let replies_done = tokio::time::timeout_at(deadline, service.replies_finished())
+        .await
+        .is_ok();
+    sockets.shut_down();
+    let sockets_closed = tokio::time::timeout_at(deadline, sockets.drained())
+        .await
+        .is_ok();
+    http_drained && replies_done && sockets_closed
 }
 
 /// Starts listening for SIGINT and SIGTERM at once (so a signal that arrives while the server
@@ -219,10 +263,11 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 
 /// Runs chatgate with `config` until SIGINT or SIGTERM; in-flight work gets
 /// `--shutdown-timeout` to finish.
-pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
+    crate::capacity::fit_to_open_files(&mut config);
     let state = AppState::from_config(&config).await?;
-    let listener = TcpListener::bind((config.host, config.port)).await?;
+    let listener = server::bind(config.host, config.port).await?;
     let address = listener.local_addr()?;
     let shown_host = if address.ip().is_unspecified() {
         "localhost".to_string()
@@ -234,23 +279,22 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         playground = %format!("http://{shown_host}:{}/playground", address.port()),
         "chatgate listening"
     );
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let sockets = state.sockets.clone();
-    let stopped = sockets.shutdown_on(async {
-        let _ = stop_rx.await;
-    });
-    let server = tokio::spawn(serve(listener, router(state), stopped));
-    signal.await;
-    tracing::info!(timeout_secs = config.shutdown_timeout, "shutting down");
-    let _ = stop_tx.send(());
-    let drained = async {
-        let served = server.await;
-        sockets.drained().await;
-        served
+    let shutdown_timeout = config.shutdown_timeout;
+    let signalled = async move {
+        signal.await;
+        tracing::info!(timeout_secs = shutdown_timeout, "shutting down");
     };
-    match tokio::time::timeout(config.shutdown_timeout(), drained).await {
-        Ok(joined) => joined??,
-        Err(_) => tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway"),
+    let settings = config.server_settings();
+    if !serve(
+        listener,
+        state,
+        settings,
+        signalled,
+        config.shutdown_timeout(),
+    )
+    .await
+    {
+        tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway");
     }
     tracing::info!("stopped");
     Ok(())

@@ -24,15 +24,20 @@ pub fn bad_request(message: impl Into<String>) -> AppError {
     AppError::new(ErrorCode::ValidationError, message)
 }
 
+/// The refusal of a body over [`BODY_LIMIT`], whether it was declared or read that large.
+pub fn too_large() -> AppError {
+    AppError::new(
+        ErrorCode::PayloadTooLarge,
+        "request body is larger than 1 MiB",
+    )
+}
+
 /// The bytes of a body that must be JSON: too large is a 413; empty is a 400 whatever its
 /// declared type (a bare `POST` sends none); anything not declared JSON is a 415.
 pub fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                ErrorCode::PayloadTooLarge,
-                "request body is larger than 1 MiB",
-            )
+            too_large()
         } else {
             bad_request("request body could not be read")
         }

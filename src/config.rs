@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::server::ServerSettings;
+
 /// Which assistant answers messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AssistantKind {
@@ -30,7 +32,7 @@ pub struct Config {
     /// Port; 0 picks any free port (the chosen one is logged).
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
-    /// Requests per minute per client IP; 0 turns limiting off.
+    /// Requests per minute per client (an IPv4 address or an IPv6 /64); 0 turns limiting off.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 100)]
     pub rate_limit: u32,
     /// Comma-separated allowed CORS origins.
@@ -62,6 +64,9 @@ pub struct Config {
     /// Which assistant answers messages.
     #[arg(long, env = "ASSISTANT", value_enum, default_value_t = AssistantKind::Builtin)]
     pub assistant: AssistantKind,
+    /// The OpenAI-compatible assistant's settings (used with `--assistant openai`).
+    #[command(flatten)]
+    pub openai: crate::assistant::openai::OpenAiArgs,
     /// Log line format; the level comes from RUST_LOG (default info).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -82,6 +87,23 @@ pub struct Config {
     /// top-level field 10,000 more).
     #[arg(long, env = "MAX_COMPLEXITY", default_value_t = crate::graphql::DEFAULT_MAX_COMPLEXITY)]
     pub max_complexity: usize,
+    /// Seconds a client may take to send a request head (from connecting, or from the first
+    /// byte after an idle spell); slower connections are closed.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT",
+        default_value_t = crate::server::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a keep-alive connection may sit idle between requests before it is closed.
+    #[arg(
+        long,
+        env = "KEEP_ALIVE_TIMEOUT",
+        default_value_t = crate::server::DEFAULT_KEEP_ALIVE_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub keep_alive_timeout: u64,
 }
 
 impl Config {
@@ -96,6 +118,14 @@ impl Config {
             max_complexity: self.max_complexity,
         }
     }
+
+    /// The HTTP connection timeouts.
+    pub fn server_settings(&self) -> ServerSettings {
+        ServerSettings {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            keep_alive_timeout: Duration::from_secs(self.keep_alive_timeout),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +137,7 @@ mod tests {
         let c = Config::parse_from(["chatgate"]);
         assert_eq!(c.host.to_string(), "0.0.0.0");
         assert_eq!((c.port, c.rate_limit, c.shutdown_timeout), (3000, 100, 10));
+        assert_eq!((c.header_read_timeout, c.keep_alive_timeout), (10, 60));
         assert_eq!(c.cors_origins, vec!["*"]);
         assert!(!crate::edge::api_keys::ApiKeys::new(c.api_keys.clone()).enabled());
         assert!(!c.trust_proxy && c.database_url.is_none());

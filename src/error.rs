@@ -20,6 +20,8 @@ pub enum ErrorCode {
     RateLimited,
     InternalError,
     ServiceUnavailable,
+    /// The model backend failed after its retries; nothing was stored as a reply.
+    AssistantUnavailable,
     GraphqlParseFailed,
     GraphqlValidationFailed,
     SubscriptionLagged,
@@ -39,10 +41,33 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::AssistantUnavailable => "ASSISTANT_UNAVAILABLE",
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Self::SubscriptionLagged => "SUBSCRIPTION_LAGGED",
         }
+    }
+
+    /// The code whose wire string is `wire`, as [`as_str`](Self::as_str) writes it (say, read
+    /// back from a database notification).
+    pub fn from_wire(wire: &str) -> Option<Self> {
+        Some(match wire {
+            "VALIDATION_ERROR" => Self::ValidationError,
+            "UNAUTHORIZED" => Self::Unauthorized,
+            "NOT_FOUND" => Self::NotFound,
+            "METHOD_NOT_ALLOWED" => Self::MethodNotAllowed,
+            "PAYLOAD_TOO_LARGE" => Self::PayloadTooLarge,
+            "UNSUPPORTED_MEDIA_TYPE" => Self::UnsupportedMediaType,
+            "REQUEST_TIMEOUT" => Self::RequestTimeout,
+            "RATE_LIMITED" => Self::RateLimited,
+            "INTERNAL_ERROR" => Self::InternalError,
+            "SERVICE_UNAVAILABLE" => Self::ServiceUnavailable,
+            "ASSISTANT_UNAVAILABLE" => Self::AssistantUnavailable,
+            "GRAPHQL_PARSE_FAILED" => Self::GraphqlParseFailed,
+            "GRAPHQL_VALIDATION_FAILED" => Self::GraphqlValidationFailed,
+            "SUBSCRIPTION_LAGGED" => Self::SubscriptionLagged,
+            _ => return None,
+        })
     }
 
     /// The HTTP status an answer with this code carries.
@@ -60,11 +85,13 @@ impl ErrorCode {
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::InternalError | Self::SubscriptionLagged => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::AssistantUnavailable => StatusCode::BAD_GATEWAY,
         }
     }
 
     /// The code for an error answer some framework code produced with only a status: the
     /// code of that status, a `VALIDATION_ERROR` for other client errors, else internal.
+    /// (`ASSISTANT_UNAVAILABLE` is never guessed: only the service knows an assistant failed.)
     pub fn for_status(status: StatusCode) -> Self {
         const BY_STATUS: [ErrorCode; 10] = [
             ErrorCode::ValidationError,
@@ -158,6 +185,11 @@ impl AppError {
         Self::new(ErrorCode::NotFound, format!("{resource} not found"))
     }
 
+    /// The assistant's backend failed; `message` says how, without internal detail or keys.
+    pub fn assistant_unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::AssistantUnavailable, message)
+    }
+
     /// A failure the client cannot act on. The cause is logged here and never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -188,8 +220,16 @@ impl AppError {
 
     /// The REST error envelope (docs/api.md, "Errors"): `details` is always there, `{}` when
     /// there is nothing to add, so clients can read `error.details.fields` without a check.
+    /// A server-side failure (5xx) quotes the request's id in `details.requestId`, so the user
+    /// can report it and an operator can find its log lines.
     pub fn envelope(&self) -> Value {
-        let details = self.details().unwrap_or_else(|| json!({}));
+        let mut details = self.details().unwrap_or_else(|| json!({}));
+        if self.code.http_status().is_server_error()
+            && let (Some(id), Some(object)) =
+                (crate::request_id::current(), details.as_object_mut())
+        {
+            object.insert("requestId".into(), Value::String(id));
+        }
         json!({ "error": {
             "code": self.code.as_str(),
             "message": self.message,
@@ -230,6 +270,30 @@ mod tests {
             AppError::not_found("chat").envelope(),
             json!({"error": {"code": "NOT_FOUND", "message": "chat not found", "details": {}}})
         );
+    }
+
+    #[test]
+    fn every_wire_string_reads_back_as_its_code() {
+        let codes = [
+            ErrorCode::ValidationError,
+            ErrorCode::Unauthorized,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RequestTimeout,
+            ErrorCode::RateLimited,
+            ErrorCode::InternalError,
+            ErrorCode::ServiceUnavailable,
+            ErrorCode::AssistantUnavailable,
+            ErrorCode::GraphqlParseFailed,
+            ErrorCode::GraphqlValidationFailed,
+            ErrorCode::SubscriptionLagged,
+        ];
+        for code in codes {
+            assert_eq!(ErrorCode::from_wire(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_wire("not_found"), None);
     }
 
     #[test]

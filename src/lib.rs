@@ -10,6 +10,7 @@
 pub mod app;
 pub mod assistant;
 pub mod body;
+pub mod capacity;
 pub mod config;
 pub mod domain;
 pub mod edge;
@@ -17,7 +18,10 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod playground;
+pub mod readiness;
+pub mod request_id;
 pub mod rest;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;

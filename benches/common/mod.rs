@@ -88,6 +88,7 @@ pub fn chat_total(store: &MemoryStore, filter: &ChatFilter) -> u64 {
 
 pub fn new_message(n: usize) -> NewMessage {
     NewMessage {
+        id: uuid::Uuid::new_v4(),
         role: if n.is_multiple_of(2) {
             Role::User
         } else {

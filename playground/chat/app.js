@@ -1,6 +1,7 @@
 // The chat page's behaviour: sign in with a user id (and an API key when the server wants one),
 // list that user's conversations, open one, send messages, and follow it live through the
-// `messageAdded` subscription. After a lost connection the page refetches what it shows, so
+// `messageAdded` subscription, with the assistant's replies appearing word by word as they are
+// written (`assistantReply`). After a lost connection the page refetches what it shows, so
 // nothing sent in the meantime is missing; a conversation that no longer exists is cleared
 // and the person is told why.
 import { graphql, LiveSocket } from './transport.js';
@@ -31,6 +32,10 @@ const SEND = `mutation ChatSend($id: ID!, $content: String!) {
   }
 }`;
 const LIVE = `subscription ChatLive($id: ID!) { messageAdded(conversationId: $id) { ${MESSAGE} } }`;
+const REPLY = `subscription ChatReply($id: ID!) {
+  assistantReply(conversationId: $id) { messageId delta done error { code message } message { ${MESSAGE} } }
+}`;
+const REGENERATE = `mutation ChatAskAgain($id: ID!) { regenerateReply(messageId: $id) { ${MESSAGE} } }`;
 
 const GONE =
   'That conversation no longer exists: it was deleted, or the server restarted and forgot it.';
@@ -42,8 +47,11 @@ const state = {
   conversations: [],
   selected: null,
   messages: new Map(),
+  // Replies being written, by the id they will be stored with: {id, content, streaming}.
+  drafts: new Map(),
   seen: 0,
   stopLive: null,
+  stopReplies: null,
   socket: null,
 };
 
@@ -137,17 +145,23 @@ function ordered() {
   );
 }
 
+function redraw() {
+  view.renderMessages(ordered(), [...state.drafts.values()]);
+}
+
 /** Adds messages of the open conversation that are not on screen yet, then redraws. */
 function merge(messages) {
   let added = 0;
   for (const message of messages) {
     if (!isOpen(message.conversationId) || state.messages.has(message.id)) continue;
     state.messages.set(message.id, { ...message, seen: state.seen++ });
+    // A stored reply takes the place of its draft.
+    state.drafts.delete(message.id);
     added += 1;
   }
   if (added === 0) return;
   const all = ordered();
-  view.renderMessages(all);
+  redraw();
   view.showState('messages-state', {});
   const entry = state.conversations.find((c) => c.id === state.selected.id);
   if (entry) {
@@ -159,7 +173,77 @@ function merge(messages) {
 
 function stopLive() {
   if (state.stopLive) state.stopLive();
+  if (state.stopReplies) state.stopReplies();
   state.stopLive = null;
+  state.stopReplies = null;
+  state.drafts = new Map();
+}
+
+/** One item of `assistantReply`: a piece of a reply being written, its end, or its failure. */
+function onReplyItem(id, item) {
+  if (!isOpen(id)) return;
+  if (item.done) {
+    // The finished reply stays last, as written, until `messageAdded` (or the mutation's
+    // answer) brings the stored message in its place: the two subscriptions may deliver in
+    // either order, and only `messageAdded` puts messages in stored order.
+    if (item.message && !state.messages.has(item.messageId)) {
+      state.drafts.set(item.messageId, { ...item.message, streaming: false });
+    } else {
+      state.drafts.delete(item.messageId);
+    }
+    redraw();
+    if (item.error) replyFailed(item.error.message);
+    return;
+  }
+  if (state.messages.has(item.messageId)) return;
+  let draft = state.drafts.get(item.messageId);
+  if (!draft) {
+    draft = { id: item.messageId, conversationId: id, role: 'ASSISTANT', content: '', streaming: true };
+    state.drafts.set(item.messageId, draft);
+    view.showState('messages-state', {});
+  }
+  draft.content += item.delta;
+  view.renderDraft(draft);
+}
+
+/** Follows the replies being written in conversation `id`, piece by piece. */
+function followReplies(id) {
+  state.stopReplies = state.socket.subscribe(REPLY, { id }, {
+    next: (payload) => {
+      const item = payload.data && payload.data.assistantReply;
+      if (item) onReplyItem(id, item);
+    },
+    // `messageAdded` reports a conversation that is gone; a reply stream that ends just
+    // stops showing drafts.
+    error: () => {},
+    complete: () => {},
+  });
+}
+
+/** Tells the person the assistant did not answer, with a button to ask again. */
+function replyFailed(reason) {
+  const latest = ordered().pop();
+  const unanswered = latest && latest.role === 'USER' ? latest : null;
+  const text = `The assistant could not answer. ${reason || ''}`.trim();
+  view.showSendError(
+    text,
+    unanswered && { label: 'Ask again', run: () => askAgain(unanswered) },
+  );
+}
+
+async function askAgain(message) {
+  const id = message.conversationId;
+  view.showSendError('');
+  view.composerBusy(true);
+  try {
+    const data = await run(REGENERATE, { id: message.id });
+    if (isOpen(id)) merge([data.regenerateReply]);
+  } catch (error) {
+    if (error.code === 'ASSISTANT_UNAVAILABLE') replyFailed(error.message);
+    else view.showSendError(`Could not ask again. ${explain(error)}`);
+  } finally {
+    view.composerBusy(false);
+  }
 }
 
 function followLive(id) {
@@ -189,13 +273,14 @@ function followLive(id) {
     },
   });
   state.stopLive = stop;
+  followReplies(id);
 }
 
 function liveFailed(id, errors) {
   if (!isOpen(id)) return;
   const first = (Array.isArray(errors) && errors[0]) || {};
   const code = first.extensions && first.extensions.code;
-  state.stopLive = null;
+  stopLive();
   if (code === 'NOT_FOUND') {
     conversationGone(id);
   } else if (code === 'SUBSCRIPTION_LAGGED') {
@@ -233,6 +318,7 @@ async function openConversation(id) {
   const known = state.conversations.find((c) => c.id === id);
   state.selected = known || { id, createdAt: '', metadata: {} };
   state.messages = new Map();
+  state.drafts = new Map();
   history.replaceState(null, '', `#${id}`);
   drawList();
   view.showThread(state.selected);
@@ -293,7 +379,7 @@ async function sendMessage(event) {
   if (!state.selected || content.trim() === '') return;
   const id = state.selected.id;
   view.composerBusy(true);
-  view.setText('send-error', '');
+  view.showSendError('');
   try {
     const data = await run(SEND, { id, content });
     if (isOpen(id)) {
@@ -303,8 +389,16 @@ async function sendMessage(event) {
   } catch (error) {
     if (error.code === 'NOT_FOUND') {
       conversationGone(id);
+    } else if (error.code === 'ASSISTANT_UNAVAILABLE' && error.details.userMessage) {
+      // The message is stored; only the reply is missing.
+      const stored = error.details.userMessage;
+      if (isOpen(id)) {
+        input.value = '';
+        merge([{ ...stored, role: stored.role.toUpperCase() }]);
+        replyFailed(error.message);
+      }
     } else {
-      view.setText('send-error', `Not sent. ${explain(error)}`);
+      view.showSendError(`Not sent. ${explain(error)}`);
     }
   } finally {
     view.composerBusy(false);

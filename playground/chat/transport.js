@@ -12,11 +12,14 @@ export class RequestError extends Error {
    * @param {string} message readable explanation
    * @param {string} code the server's error code, or NETWORK_ERROR when it was not reached
    * @param {number} [retryAfter] seconds to wait, for RATE_LIMITED
+   * @param {object} [details] the error's `extensions.details` (for ASSISTANT_UNAVAILABLE, the
+   *   stored `userMessage`)
    */
-  constructor(message, code, retryAfter) {
+  constructor(message, code, retryAfter, details) {
     super(message);
     this.code = code;
     this.retryAfter = retryAfter;
+    this.details = details || {};
   }
 }
 
@@ -47,7 +50,12 @@ export async function graphql(query, variables, apiKey) {
     const first = body.errors[0];
     const extensions = first.extensions || {};
     const code = extensions.code || 'INTERNAL_ERROR';
-    throw new RequestError(first.message || 'The request failed.', code, extensions.retryAfter);
+    throw new RequestError(
+      first.message || 'The request failed.',
+      code,
+      extensions.retryAfter,
+      extensions.details,
+    );
   }
   return body.data;
 }

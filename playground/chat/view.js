@@ -145,21 +145,37 @@ export function showThread(conversation) {
   $('thread-meta').textContent = '';
 }
 
-/** Draws the messages, oldest first, keeping the view at the bottom when it was there. */
-export function renderMessages(messages) {
-  const list = $('messages');
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 48;
-  list.textContent = '';
-  for (const message of messages) {
-    const role = message.role === 'USER' ? 'user' : 'assistant';
-    const item = el('li', `message ${role}`);
-    item.dataset.id = message.id;
-    item.dataset.role = role;
-    item.append(el('div', 'bubble', message.content));
-    const who = role === 'user' ? 'You' : 'Assistant';
-    item.append(el('span', 'message-meta', `${who} · ${when(message.createdAt)}`));
-    list.append(item);
+function isAtBottom(list) {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+}
+
+/** One message; a reply still being written (`streaming`) gets a caret and no time. */
+function messageItem(message) {
+  const role = message.role === 'USER' ? 'user' : 'assistant';
+  const item = el('li', `message ${role}`);
+  item.dataset.id = message.id;
+  item.dataset.role = role;
+  item.append(el('div', 'bubble', message.content));
+  const who = role === 'user' ? 'You' : 'Assistant';
+  const meta = message.streaming ? `${who} · writing…` : `${who} · ${when(message.createdAt)}`;
+  item.append(el('span', 'message-meta', meta));
+  if (message.streaming) {
+    item.classList.add('streaming');
+    item.dataset.streaming = 'true';
+    item.setAttribute('aria-busy', 'true');
   }
+  return item;
+}
+
+/**
+ * Draws the stored messages, oldest first, then the replies still being written, keeping the
+ * view at the bottom when it was there.
+ */
+export function renderMessages(messages, drafts = []) {
+  const list = $('messages');
+  const atBottom = isAtBottom(list);
+  list.textContent = '';
+  for (const message of [...messages, ...drafts]) list.append(messageItem(message));
   const count = messages.length;
   $('thread-meta').textContent = count === 0 ? '' : `${count} message${count === 1 ? '' : 's'}`;
   if (atBottom || list.dataset.fresh === 'true') {
@@ -168,9 +184,35 @@ export function renderMessages(messages) {
   }
 }
 
+/** Shows a reply being written with its text so far: in place, or added at the end. */
+export function renderDraft(draft) {
+  const list = $('messages');
+  const atBottom = isAtBottom(list);
+  const shown = [...list.children].find((item) => item.dataset.id === draft.id);
+  if (shown) {
+    shown.querySelector('.bubble').textContent = draft.content;
+  } else {
+    list.append(messageItem(draft));
+  }
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
 /** The next render jumps to the newest message (after opening a conversation). */
 export function scrollToEndOnNextRender() {
   $('messages').dataset.fresh = 'true';
+}
+
+/** The line under the composer: `text`, with a button running `action` when one is given. */
+export function showSendError(text, action) {
+  const node = $('send-error');
+  node.textContent = text || '';
+  node.hidden = !text;
+  if (text && action) {
+    const button = el('button', 'link-button', action.label);
+    button.type = 'button';
+    button.addEventListener('click', action.run);
+    node.append(' ', button);
+  }
 }
 
 export function composerBusy(busy) {

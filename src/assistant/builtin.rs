@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream;
 
-use super::{ReplyRequest, ReplyStream, Responder};
+use super::{ReplyPiece, ReplyRequest, ReplyStream, Responder};
 use crate::domain::Clock;
 use crate::error::AppResult;
 
@@ -99,9 +99,9 @@ impl Responder for BuiltinResponder {
     async fn respond(&self, request: ReplyRequest) -> AppResult<ReplyStream> {
         let reply = self.reply(&request);
         // Streamed word by word so callers exercise the same path as a streaming backend.
-        let chunks: Vec<AppResult<String>> = reply
+        let chunks: Vec<AppResult<ReplyPiece>> = reply
             .split_inclusive(' ')
-            .map(|w| Ok(w.to_owned()))
+            .map(|w| Ok(ReplyPiece::Text(w.to_owned())))
             .collect();
         Ok(Box::pin(stream::iter(chunks)))
     }
@@ -195,7 +195,10 @@ mod tests {
             .respond(req)
             .await
             .unwrap()
-            .map(|c| c.unwrap())
+            .map(|c| match c.unwrap() {
+                ReplyPiece::Text(text) => text,
+                other => panic!("unexpected piece {other:?}"),
+            })
             .collect()
             .await;
         assert!(chunks.len() > 1);

@@ -51,6 +51,9 @@ pub type Position = u64;
 /// A valid message to append.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
+    /// The id it will be stored under, chosen before it is written: the pieces of an assistant
+    /// reply announced while it is being written name the message they will become.
+    pub id: Uuid,
     pub role: Role,
     pub content: MessageContent,
     pub metadata: Metadata,
@@ -63,6 +66,7 @@ impl NewMessage {
         let content = check.required("content", content, MessageContent::parse);
         let metadata = check.metadata("metadata", metadata);
         check.finish(|| NewMessage {
+            id: Uuid::new_v4(),
             role: Role::User,
             content: content.expect("missing or invalid content was reported"),
             metadata,

@@ -17,5 +17,5 @@ pub use conversation::{Conversation, NewConversation};
 pub use field::{Field, Metadata, parse_id};
 pub use message::{Message, MessageFilter, NewMessage, Position, Role};
 pub use page::{Page, PageRequest, SortOrder, parse_count};
-pub use text::{Description, MessageContent, Title, UserId};
+pub use text::{Description, MESSAGE_MAX_CHARS, MessageContent, Title, UserId};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -20,15 +20,24 @@ impl TextRule {
         if value.chars().count() > self.max_chars {
             return Err(format!("must be at most {} characters", self.max_chars));
         }
-        let forbidden = |c: char| {
-            c.is_control() && !(self.allow_line_breaks && matches!(c, '\n' | '\r' | '\t'))
-        };
-        if raw.chars().any(forbidden) {
+        if raw
+            .chars()
+            .any(|c| forbidden_control(c, self.allow_line_breaks))
+        {
             return Err("must not contain control characters".into());
         }
         Ok(())
     }
 }
+
+/// Whether a field refuses `c`: every control character, except `\n`, `\r` and `\t` in
+/// fields that allow line breaks.
+fn forbidden_control(c: char, allow_line_breaks: bool) -> bool {
+    c.is_control() && !(allow_line_breaks && matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// Most characters a message body may have.
+pub const MESSAGE_MAX_CHARS: usize = 32_000;
 
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $rule:expr, trim: $trim:expr) => {
@@ -77,9 +86,25 @@ text_type!(
 text_type!(
     /// A message body: not blank, at most 32,000 characters; line breaks and tabs allowed.
     MessageContent,
-    TextRule { max_chars: 32_000, allow_blank: false, allow_line_breaks: true },
+    TextRule { max_chars: MESSAGE_MAX_CHARS, allow_blank: false, allow_line_breaks: true },
     trim: false
 );
+
+impl MessageContent {
+    /// A piece of generated text as a message may hold it: the control characters a message
+    /// refuses are dropped (line breaks and tabs stay), so streamed pieces can be passed on
+    /// as they come and still add up to exactly what is stored.
+    pub fn clean_piece(piece: &str) -> std::borrow::Cow<'_, str> {
+        if piece.chars().any(|c| forbidden_control(c, true)) {
+            piece
+                .chars()
+                .filter(|c| !forbidden_control(*c, true))
+                .collect()
+        } else {
+            std::borrow::Cow::Borrowed(piece)
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -151,5 +176,11 @@ mod tests {
         assert!(MessageContent::parse("🙂".repeat(32_000)).is_ok());
         assert!(MessageContent::parse("🙂".repeat(32_001)).is_err());
         assert!(MessageContent::parse("a\u{8}".into()).is_err());
+    }
+
+    #[test]
+    fn cleaned_pieces_keep_line_breaks_and_drop_other_controls() {
+        assert_eq!(MessageContent::clean_piece("a\r\n\tb"), "a\r\n\tb");
+        assert_eq!(MessageContent::clean_piece("a\u{0}b\u{1b}[0m"), "ab[0m");
     }
 }

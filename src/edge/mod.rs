@@ -5,6 +5,7 @@
 mod access;
 pub mod api_keys;
 mod guard;
+mod head_limits;
 pub mod rate_limit;
 mod reply;
 mod socket_auth;
@@ -19,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
 use api_keys::ApiKeys;
+pub use head_limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
 
 /// How long a request may take, reading its body included, before it is answered 408.
@@ -100,8 +102,9 @@ impl Edge {
         self.limiter.as_ref().map_or(0, |l| l.tracked_clients())
     }
 
-    /// Wraps `router` in the edge layers: CORS outermost, then the rate limit, then API keys,
-    /// then the request timeout, then the JSON shape for every error answer.
+    /// Wraps `router` in the edge layers: CORS outermost, then the limits a request head alone
+    /// can break (declared body length, URI, headers), then the rate limit, then API keys, then
+    /// the request timeout, then the JSON shape for every error answer.
     pub fn apply(&self, router: Router) -> Router {
         router
             .layer(axum::middleware::from_fn(guard::json_errors))
@@ -116,6 +119,9 @@ impl Edge {
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
                 guard::rate_limit,
+            ))
+            .layer(axum::middleware::from_fn(
+                head_limits::refuse_oversized_heads,
             ))
             .layer(self.cors())
     }
@@ -149,6 +155,7 @@ impl Edge {
                 HeaderName::from_static(reply::REMAINING),
                 HeaderName::from_static(reply::RESET),
                 header::RETRY_AFTER,
+                crate::request_id::HEADER,
             ])
     }
 }

@@ -1,6 +1,8 @@
 //! The per-client sliding-window limiter: never more than `limit` admitted requests in any
 //! 60 seconds, with the numbers the `X-RateLimit-*` headers report.
 //!
+//! A client is an IPv4 address, or an IPv6 /64 network ([`client_key`]).
+//!
 //! Each client keeps the times of its admitted requests still inside the window (at most
 //! `limit` of them). The table holds at most `max_clients` clients; when it is full and every
 //! client is still inside its window, a new client is refused rather than forgetting an old
@@ -8,7 +10,7 @@
 //! flood of new clients cannot make each request scan the table.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use parking_lot::Mutex;
 
@@ -17,6 +19,18 @@ pub const WINDOW_MS: u64 = 60_000;
 
 /// How many clients the limiter tracks at most by default.
 pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
+
+/// The key a client's requests are counted under: an IPv4 address as it is, an IPv6 address by
+/// its /64 prefix. One machine or home network is typically given a whole /64 and can pick any
+/// address in it, so counting IPv6 addresses one by one would let it mint fresh limits at will.
+/// An IPv4 address seen through a dual-stack socket (`::ffff:a.b.c.d`) counts as that IPv4 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    const PREFIX_64: u128 = !0 << 64;
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & PREFIX_64)),
+    }
+}
 
 /// The limiter's answer for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +52,7 @@ pub enum Decision {
     },
 }
 
-/// A thread-safe sliding-log limiter keyed by client IP.
+/// A thread-safe sliding-log limiter keyed by [`client_key`].
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: u32,
@@ -74,8 +88,10 @@ impl RateLimiter {
         }
     }
 
-    /// Decides about one request from `client` arriving at `now_ms` (Unix milliseconds).
-    pub fn check(&self, client: IpAddr, now_ms: u64) -> Decision {
+    /// Decides about one request from the client at `ip` arriving at `now_ms` (Unix
+    /// milliseconds).
+    pub fn check(&self, ip: IpAddr, now_ms: u64) -> Decision {
+        let client = client_key(ip);
         let mut table = self.table.lock();
         if !table.clients.contains_key(&client) && table.clients.len() >= self.max_clients {
             table.sweep(now_ms);
@@ -144,6 +160,30 @@ mod tests {
     }
 
     const T0: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_prefix_and_ipv4_by_address() {
+        let key = |s: &str| client_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:3::1"), "2001:db8:1:3::");
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::1"), "::");
+    }
+
+    #[test]
+    fn addresses_in_one_ipv6_64_share_a_limit() {
+        let limiter = RateLimiter::new(1, 10);
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::ffff:2".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        assert!(matches!(limiter.check(a, T0), Decision::Admitted { .. }));
+        assert!(matches!(limiter.check(b, T0), Decision::Refused { .. }));
+        assert!(matches!(
+            limiter.check(elsewhere, T0),
+            Decision::Admitted { .. }
+        ));
+    }
 
     #[test]
     fn admits_up_to_the_limit_and_counts_down() {

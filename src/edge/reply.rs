@@ -71,7 +71,11 @@ pub fn rate_limited(protocol: Protocol, accept: &HeaderMap, retry_after: u64) ->
         }),
         Protocol::Graphql => json!({ "errors": [{
             "message": MESSAGE,
-            "extensions": { "code": ErrorCode::RateLimited.as_str(), "retryAfter": retry_after },
+            "extensions": {
+                "code": ErrorCode::RateLimited.as_str(),
+                "retryAfter": retry_after,
+                "requestId": crate::request_id::current(),
+            },
         }]}),
         Protocol::Rest => AppError::new(ErrorCode::RateLimited, MESSAGE)
             .with_details(json!({ "retryAfter": retry_after }))

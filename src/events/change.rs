@@ -5,18 +5,23 @@
 use uuid::Uuid;
 
 use crate::domain::{Chat, Conversation, Message};
+use crate::error::ErrorCode;
 
 /// One item of a change feed. Stored changes carry the record as committed (a message with
 /// its position, a chat with its version), so subscribers never read the store to render one.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
+    /// A new chat, at version 1.
     ChatCreated(Chat),
+    /// A chat after an update that changed a value, or a toggle, at its new version.
     ChatUpdated(Chat),
     /// The chat as it was, its version moved one past its last change.
     ChatDeleted(Chat),
+    /// A new conversation (delivered on no topic: nobody can watch it before it exists).
     ConversationCreated(Conversation),
     /// The conversation and all its messages are gone; ends the conversation's topic.
     ConversationDeleted(Uuid),
+    /// A stored message, with its position in its conversation.
     MessageAdded(Message),
     /// A piece of an assistant reply being written, never stored: delivered on its
     /// conversation's topic between the stored messages around it. `message_id` names the reply
@@ -25,6 +30,14 @@ pub enum Change {
         conversation_id: Uuid,
         message_id: Uuid,
         delta: String,
+    },
+    /// An assistant reply being written failed: nothing is stored under `message_id`, and the
+    /// pieces announced for it are to be dropped. Never stored.
+    AssistantFailed {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        code: ErrorCode,
+        message: String,
     },
     /// The backend lost changes (say, its notification connection dropped): every subscriber
     /// is told it lagged, and resumes from the last item it has.
@@ -40,6 +53,13 @@ pub enum Transient {
         message_id: Uuid,
         delta: String,
     },
+    /// See [`Change::AssistantFailed`].
+    AssistantFailed {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 impl From<Transient> for Change {
@@ -53,6 +73,17 @@ impl From<Transient> for Change {
                 conversation_id,
                 message_id,
                 delta,
+            },
+            Transient::AssistantFailed {
+                conversation_id,
+                message_id,
+                code,
+                message,
+            } => Change::AssistantFailed {
+                conversation_id,
+                message_id,
+                code,
+                message,
             },
         }
     }
@@ -91,6 +122,9 @@ impl Change {
             }
             Change::AssistantDelta {
                 conversation_id, ..
+            }
+            | Change::AssistantFailed {
+                conversation_id, ..
             } => (Some(Topic::Conversation(*conversation_id)), None),
         };
         first.into_iter().chain(second)
@@ -122,7 +156,10 @@ impl Change {
     /// Whether this change is never stored, so a subscriber that reads the store to catch up
     /// cannot find it there.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Change::AssistantDelta { .. })
+        matches!(
+            self,
+            Change::AssistantDelta { .. } | Change::AssistantFailed { .. }
+        )
     }
 
     /// The chat change this is, if it is one.

@@ -3,9 +3,10 @@
 //! A store's backend is the only source of events: every change it commits goes, in commit
 //! order, into its [`ChangeSink`] (the memory store does so inside the write; a database store
 //! from its notifications), whoever wrote it and on whichever instance. The hub behind the
-//! sink fans changes out per [`Topic`] to [`ChangeFeed`] subscribers; [`LiveStream`] turns one topic into the typed stream the socket
-//! transports render, replaying stored messages first when a subscriber resumes. Nothing here
-//! is global: the feed lives in the store that feeds it.
+//! sink fans changes out per [`Topic`] to [`ChangeFeed`] subscribers; [`LiveStream`] turns one
+//! topic into the typed stream the socket transports render, replaying stored messages first
+//! when a subscriber resumes. Nothing here is global: the feed lives in the store that feeds
+//! it.
 
 mod change;
 mod hub;

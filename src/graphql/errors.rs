@@ -37,7 +37,22 @@ impl From<AppError> for Error {
 pub fn request_error(err: &AppError) -> ServerError {
     let mut error = Error::from(err.clone()).into_server_error(async_graphql::Pos::default());
     error.locations.clear();
+    quote_request_id(std::slice::from_mut(&mut error));
     error
+}
+
+/// Sets `extensions.requestId` on every error to the id of the HTTP request being answered
+/// (none on socket operations, which have no request of their own).
+fn quote_request_id(errors: &mut [ServerError]) {
+    let Some(id) = crate::request_id::current() else {
+        return;
+    };
+    for error in errors {
+        error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default)
+            .set("requestId", id.as_str());
+    }
 }
 
 /// Sets `extensions.code`.
@@ -123,6 +138,7 @@ impl Serialize for FinishedResponse {
 /// Gives every error of `response` a code and notes whether it failed before execution.
 pub fn finish_response(mut response: async_graphql::Response) -> FinishedResponse {
     ensure_codes(&mut response.errors);
+    quote_request_id(&mut response.errors);
     let request_failed = is_request_error(&response.errors);
     FinishedResponse {
         response,

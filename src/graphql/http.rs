@@ -1,6 +1,6 @@
 //! GraphQL over HTTP on `/graphql`: GET for queries, POST for everything, content negotiation
-//! and status codes of docs/api.md ("GraphQL over HTTP"). Every failure, the transport's included, is a
-//! GraphQL response with `extensions.code`.
+//! and status codes of docs/api.md ("GraphQL over HTTP"). Every failure, the transport's
+//! included, is a GraphQL response with `extensions.code`.
 
 use async_graphql::Variables;
 use async_graphql::parser::types::OperationType;

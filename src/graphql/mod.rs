@@ -7,6 +7,7 @@ pub mod cost;
 mod errors;
 mod http;
 mod introspection;
+mod limits;
 mod loaders;
 mod mutation;
 mod query;
@@ -24,6 +25,7 @@ use async_graphql::{Context, Schema};
 pub use errors::{ErrorCodes, FinishedResponse, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
 use introspection::NoSchemaDescription;
+pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
@@ -73,10 +75,14 @@ pub fn build_schema(service: ChatService, limits: QueryLimits) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
+        // The cost is measured on what the document limits let through: an extension's
+        // `parse_query` wraps those registered after it, so `Limits` (registered second) counts
+        // tokens before anything parses and checks its bounds before the cost is computed.
+        .extension(cost::CostLimit::new(limits.max_complexity))
+        .extension(limits::Limits)
         .extension(RequiredVariables)
         .extension(ErrorCodes)
         .extension(NoSchemaDescription)
-        .extension(cost::CostLimit::new(limits.max_complexity))
         .limit_depth(limits.max_depth)
         .finish()
 }

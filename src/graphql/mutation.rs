@@ -113,7 +113,9 @@ impl MutationRoot {
             .to_string()))
     }
 
-    /// Stores the message, lets the assistant answer, and returns both.
+    /// Stores the message, lets the assistant answer, and returns both. When the assistant
+    /// fails, the message stays stored and the error (`ASSISTANT_UNAVAILABLE`) carries it in
+    /// `extensions.details.userMessage`.
     async fn send_message(
         &self,
         ctx: &Context<'_>,
@@ -127,5 +129,12 @@ impl MutationRoot {
             user_message: Message(user),
             assistant_message: Message(assistant),
         })
+    }
+
+    /// Asks the assistant again to answer a user message whose reply failed
+    /// (`ASSISTANT_UNAVAILABLE`); the message must be its conversation's latest. Returns the
+    /// stored reply.
+    async fn regenerate_reply(&self, ctx: &Context<'_>, message_id: ID) -> Result<Message> {
+        Ok(Message(service(ctx).regenerate_reply(&message_id).await?))
     }
 }

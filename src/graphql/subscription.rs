@@ -6,7 +6,8 @@ use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
 
 use super::service;
-use super::types::{ChatEvent, Message};
+use super::types::{AssistantReplyError, AssistantReplyEvent, ChatEvent, Message};
+use crate::domain::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::events::{Change, LiveItem, LiveStream};
 
@@ -59,6 +60,25 @@ impl SubscriptionRoot {
         ))
     }
 
+    /// The assistant's replies in the conversation as they are written, piece by piece, each
+    /// ending with an item that has `done: true` and the stored `message` (or the `error` that
+    /// stopped it). Completes when the conversation is deleted. Failures are data, not GraphQL
+    /// errors, so a client's subscription outlives a failed reply.
+    async fn assistant_reply(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+    ) -> Result<impl Stream<Item = Result<AssistantReplyEvent>> + use<>> {
+        let (_, live) = service(ctx)
+            .watch_conversation(&conversation_id, None)
+            .await?;
+        Ok(render(
+            live,
+            reply_event,
+            "fell too far behind and missed reply pieces; resubscribe",
+        ))
+    }
+
     /// Every create, update, toggle and delete of chats, or of the one chat `id` (which
     /// completes after its `DELETED`).
     async fn chat_changed(
@@ -79,5 +99,47 @@ impl SubscriptionRoot {
             },
             "fell too far behind and missed chat changes; resubscribe and refetch",
         ))
+    }
+}
+
+/// What `assistantReply` renders of a conversation's change.
+fn reply_event(change: &Change) -> Option<AssistantReplyEvent> {
+    let item = |conversation_id: &uuid::Uuid, message_id: &uuid::Uuid| AssistantReplyEvent {
+        conversation_id: ID(conversation_id.to_string()),
+        message_id: ID(message_id.to_string()),
+        delta: String::new(),
+        done: true,
+        error: None,
+        message: None,
+    };
+    match change {
+        Change::AssistantDelta {
+            conversation_id,
+            message_id,
+            delta,
+        } => Some(AssistantReplyEvent {
+            delta: delta.clone(),
+            done: false,
+            ..item(conversation_id, message_id)
+        }),
+        Change::AssistantFailed {
+            conversation_id,
+            message_id,
+            code,
+            message,
+        } => Some(AssistantReplyEvent {
+            error: Some(AssistantReplyError {
+                code: code.as_str().to_owned(),
+                message: message.clone(),
+            }),
+            ..item(conversation_id, message_id)
+        }),
+        Change::MessageAdded(message) if message.role == Role::Assistant => {
+            Some(AssistantReplyEvent {
+                message: Some(message.clone()),
+                ..item(&message.conversation_id, &message.id)
+            })
+        }
+        _ => None,
     }
 }

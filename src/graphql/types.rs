@@ -190,3 +190,38 @@ impl ChatEvent {
         Chat(self.chat.clone())
     }
 }
+
+/// One item of `assistantReply`: a piece of a reply being written, or the end of that reply.
+///
+/// Pieces of one reply share `messageId`, the id the stored reply has; appended in order they
+/// make exactly its stored `content`. The last item of a reply has `done: true` and either
+/// `message` (the stored reply, also delivered by `messageAdded`) or `error` (nothing was
+/// stored: drop what was shown).
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AssistantReplyEvent {
+    pub conversation_id: ID,
+    pub message_id: ID,
+    /// Text to append to the reply so far; empty on the last item.
+    pub delta: String,
+    pub done: bool,
+    /// Why the reply failed (on its last item only).
+    pub error: Option<AssistantReplyError>,
+    #[graphql(skip)]
+    pub message: Option<domain::Message>,
+}
+
+#[ComplexObject]
+impl AssistantReplyEvent {
+    /// The stored reply, on the last item of a reply that succeeded.
+    async fn message(&self) -> Option<Message> {
+        self.message.clone().map(Message)
+    }
+}
+
+/// Why a reply could not be written; `code` is an error code such as `ASSISTANT_UNAVAILABLE`.
+#[derive(SimpleObject)]
+pub struct AssistantReplyError {
+    pub code: String,
+    pub message: String,
+}

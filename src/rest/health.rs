@@ -1,4 +1,5 @@
-//! `/health` and `/health/db`: liveness of the process and of its store.
+//! `/health` and `/health/db`: liveness of the process and of its store; `/health/ready`:
+//! whether this instance should be sent traffic.
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +11,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::views::{DbHealthView, HealthView};
+use super::views::{DbHealthView, HealthView, ReadyView};
 use crate::app::AppState;
 use crate::domain::{Clock, SystemClock};
-use crate::error::{AppError, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::readiness::Readiness;
 use crate::service::ChatService;
 
 /// When the router was built, which is when the server started serving.
@@ -25,7 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     let uptime: OpenApiRouter<AppState> = OpenApiRouter::new()
         .routes(routes!(health))
         .with_state(Started(Instant::now()));
-    uptime.routes(routes!(health_db))
+    uptime
+        .routes(routes!(health_db))
+        .routes(routes!(health_ready))
 }
 
 /// Whether the process is up.
@@ -57,7 +61,8 @@ pub async fn health(State(Started(started)): State<Started>) -> Json<HealthView>
 pub async fn health_db(State(service): State<ChatService>) -> Response {
     let start = Instant::now();
     if service.ping_store().await.is_err() {
-        let error = AppError::new(ErrorCode::ServiceUnavailable, "the database is unreachable");
+        let error = AppError::new(ErrorCode::ServiceUnavailable, "the database is unreachable")
+            .with_details(serde_json::json!({ "database": "disconnected" }));
         let body = DbDownView {
             status: "error",
             database: "disconnected",
@@ -84,6 +89,42 @@ pub struct DbDownView {
     pub database: &'static str,
     #[schema(value_type = super::openapi::ErrorBody)]
     pub error: serde_json::Value,
+}
+
+/// Whether a load balancer should send this instance traffic: the store answers and the
+/// server is not shutting down. Turns 503 the moment shutdown starts.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready for traffic", body = ReadyView),
+        (status = 503, description = "Draining, or the store did not answer", body = super::openapi::ErrorEnvelope)
+    )
+)]
+pub async fn health_ready(
+    State(service): State<ChatService>,
+    State(readiness): State<Readiness>,
+) -> AppResult<Json<ReadyView>> {
+    let draining = readiness.is_draining();
+    let connected = service.ping_store().await.is_ok();
+    if draining || !connected {
+        let message = if draining {
+            "the server is shutting down"
+        } else {
+            "the database is unreachable"
+        };
+        return Err(
+            AppError::new(ErrorCode::ServiceUnavailable, message).with_details(serde_json::json!({
+                "draining": draining,
+                "database": if connected { "connected" } else { "disconnected" },
+            })),
+        );
+    }
+    Ok(Json(ReadyView {
+        status: "ready",
+        database: "connected",
+    }))
 }
 
 fn whole_millis(elapsed: Duration) -> u64 {

@@ -20,9 +20,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_messages, send_message))
         .routes(routes!(get_message))
+        .routes(routes!(regenerate_reply))
 }
 
 /// Post a user message; the assistant's reply is stored right after it and both are returned.
+/// If the assistant fails, the message stays stored: 502 `ASSISTANT_UNAVAILABLE` with the
+/// message in `details.userMessage`.
 #[utoipa::path(
     post,
     path = "/conversations/{id}/messages",
@@ -84,4 +87,21 @@ pub async fn get_message(
     message
         .map(|m| Json(m.into()))
         .ok_or_else(|| AppError::not_found("message"))
+}
+
+/// Ask the assistant again to answer a user message whose reply failed; the message must be
+/// its conversation's latest. Any body is ignored.
+#[utoipa::path(
+    post,
+    path = "/messages/{id}/reply",
+    tag = "messages",
+    params(("id" = String, Path, description = "The user message's id (a UUID, any letter case)")),
+    responses((status = 201, description = "The assistant's stored reply", body = MessageView))
+)]
+pub async fn regenerate_reply(
+    State(service): State<ChatService>,
+    PathId(id): PathId,
+) -> AppResult<(StatusCode, Json<MessageView>)> {
+    let reply = service.regenerate_reply(&id).await?;
+    Ok((StatusCode::CREATED, Json(reply.into())))
 }

@@ -7,9 +7,10 @@
 //! can give follow from what the operation takes, and are added here by one rule:
 //! every operation may answer 405, 408 and 500; one with a path id 404; one with query
 //! parameters or a body 400; one with a body 413 and 415; every one outside `/health*` 401
-//! (when keys are configured) and 429 (in the chatbot body under `/api`). An operation that
-//! may answer 401 lists the key schemes as its `security`, with the empty alternative since
-//! keys are optional; the others say `security: []`.
+//! (when keys are configured) and 429 (in the chatbot body under `/api`); one that asks the
+//! assistant ([`ASKS_ASSISTANT`]) 400 and 502. An operation that may answer 401 lists the key
+//! schemes as its `security`, with the empty alternative since keys are optional; the others
+//! say `security: []`.
 
 use std::borrow::Cow;
 
@@ -123,7 +124,7 @@ impl ToSchema for SortOrder {
 }
 
 /// The error answers, by status: component name, code and description.
-const ERRORS: [(u16, &str, ErrorCode, &str); 9] = [
+const ERRORS: [(u16, &str, ErrorCode, &str); 10] = [
     (
         400,
         "BadRequest",
@@ -181,7 +182,19 @@ const ERRORS: [(u16, &str, ErrorCode, &str); 9] = [
         ErrorCode::InternalError,
         "Something failed on the server; the message carries no internal detail",
     ),
+    (
+        502,
+        "AssistantUnavailable",
+        ErrorCode::AssistantUnavailable,
+        "The assistant's model failed after its retries; nothing was stored as a reply. \
+         `details.userMessage` is the stored user message: ask for its reply again with \
+         `POST /api/messages/{id}/reply`",
+    ),
 ];
+
+/// The operations (by handler name) that ask the assistant for a reply, and so may answer
+/// 502 `ASSISTANT_UNAVAILABLE` (and 400 for a message that cannot be answered again).
+const ASKS_ASSISTANT: [&str; 2] = ["send_message", "regenerate_reply"];
 
 /// The component of the 429 the chatbot API fixes (docs/api.md, "Rate limit"), used under `/api`.
 const CHATBOT_RATE_LIMITED: &str = "ChatbotRateLimited";
@@ -285,6 +298,12 @@ fn error_statuses(path: &str, operation: &Operation) -> Vec<u16> {
     if !(path == "/health" || path.starts_with("/health/")) {
         statuses.extend([401, 429]);
     }
+    let id = operation.operation_id.as_deref().unwrap_or_default();
+    if ASKS_ASSISTANT.contains(&id) {
+        statuses.extend([400, 502]);
+    }
+    statuses.sort_unstable();
+    statuses.dedup();
     statuses
 }
 

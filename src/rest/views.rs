@@ -192,3 +192,13 @@ pub struct DbHealthView {
     /// Milliseconds one round trip to the store took.
     pub latency: u64,
 }
+
+/// `GET /health/ready` when the instance takes traffic.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Readiness)]
+pub struct ReadyView {
+    /// `ready`.
+    pub status: &'static str,
+    /// `connected`.
+    pub database: &'static str,
+}

@@ -8,10 +8,16 @@
 
 mod chats;
 mod conversations;
+mod replies;
+mod turns;
+mod writing;
 
 use std::sync::Arc;
 
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
+
+use self::turns::Turns;
 
 use crate::assistant::Responder;
 use crate::domain::{Position, parse_id};
@@ -34,8 +40,6 @@ pub mod defaults {
     pub const MESSAGES_LIMIT: u64 = 100;
     /// How many of the latest messages a conversation's detail view embeds.
     pub const EMBEDDED_MESSAGES: u64 = 100;
-    /// How many recent messages the assistant sees.
-    pub const ASSISTANT_HISTORY: u64 = 20;
 }
 
 /// Cheap to clone; the shared state behind every transport.
@@ -44,6 +48,10 @@ pub struct ChatService {
     store: Arc<dyn Store>,
     feed: ChangeFeed,
     responder: Arc<dyn Responder>,
+    /// One exchange at a time per conversation.
+    turns: Arc<Turns>,
+    /// The running exchanges, which outlive the requests that started them.
+    replies: TaskTracker,
 }
 
 impl ChatService {
@@ -53,6 +61,8 @@ impl ChatService {
             feed: store.feed(),
             store,
             responder,
+            turns: Arc::default(),
+            replies: TaskTracker::new(),
         }
     }
 

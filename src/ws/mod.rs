@@ -3,7 +3,8 @@
 //! bounded writes, close frames and the authentication hook.
 //!
 //! It knows nothing of either protocol's messages; each protocol is a [`Session`] that
-//! [`serve_socket`] runs until the session ends or the server shuts down (close 1001).
+//! [`serve_socket`] runs until the session ends or the server shuts down. At shutdown a session
+//! first delivers what its live streams already hold ([`Drain`]), then closes with 1001.
 
 pub mod auth;
 pub mod join;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,12 @@ use crate::error::{AppError, ErrorCode};
 /// the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
+/// Starting read buffer and write batch of each socket: 2 KiB, which holds any usual client
+/// message in one read. Live sockets are many and mostly idle, and tungstenite's default
+/// (128 KiB, zero-filled before every read) costs each one about 148 KiB of memory against
+/// 15 KiB with this (BENCHMARKS.md); a larger frame grows the buffer as it is read.
+pub const SOCKET_BUFFER_BYTES: usize = 2 * 1024;
+
 /// The `Retry-After` (seconds) of an upgrade refused because every socket is taken.
 pub const RETRY_AFTER_SECS: u64 = 5;
 
@@ -36,6 +44,14 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How long one write may wait for a peer that does not read before the socket is dropped, so
 /// a stuck client cannot hold its place under the cap for ever.
 const WRITE_STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long a socket at shutdown waits for its streams' next item before it takes them to be
+/// caught up. Events of requests that finished before are already waiting (or a loader's
+/// batching delay away), so this only has to outlast a scheduling hiccup.
+const DRAIN_QUIET: Duration = Duration::from_millis(200);
+
+/// The longest a socket delivers at shutdown, however busy its streams stay.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
 /// A close frame's reason may hold at most 123 bytes (RFC 6455 section 5.5).
 const MAX_CLOSE_REASON: usize = 123;
@@ -148,23 +164,16 @@ impl Sockets {
         self.settings.max_sockets - self.permits.available_permits()
     }
 
-    /// Tells every socket to close with 1001 and refuses new ones.
+    /// Tells every socket to deliver what it still holds and close with 1001; refuses new ones.
     pub fn shut_down(&self) {
         self.shutdown.cancel();
         self.tasks.close();
     }
 
-    /// A future that waits for `signal`, then shuts the sockets down: give it to
-    /// [`crate::app::serve`] so sockets close as soon as the listener starts draining.
-    pub fn shutdown_on(
-        &self,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let sockets = self.clone();
-        async move {
-            signal.await;
-            sockets.shut_down();
-        }
+    /// Resolves once [`Self::shut_down`] was called: sessions then deliver what they hold
+    /// ([`Drain`]) and end with [`Exit::going_away`].
+    pub async fn shutting_down(&self) {
+        self.shutdown.cancelled().await;
     }
 
     /// Resolves once [`Self::shut_down`] was called and every socket has finished closing.
@@ -202,21 +211,56 @@ impl Exit {
     pub fn close(code: u16, reason: impl Into<String>) -> Self {
         Self::Close(code, reason.into())
     }
+
+    /// Close with 1001: the server is shutting down.
+    pub fn going_away() -> Self {
+        Self::close(close::GOING_AWAY, "server shutting down")
+    }
+}
+
+/// A socket's delivery at shutdown: the items its live streams already hold, taken while they
+/// keep coming within [`DRAIN_QUIET`] of each other, for at most [`DRAIN_LIMIT`].
+pub struct Drain {
+    ends: Instant,
+}
+
+impl Drain {
+    /// Starts the drain's clock.
+    pub fn start() -> Self {
+        Self {
+            ends: Instant::now() + DRAIN_LIMIT,
+        }
+    }
+
+    /// The next item of `items`, or `None` once they are quiet or the drain is over.
+    pub async fn next<S: Stream + Unpin>(&self, items: &mut S) -> Option<S::Item> {
+        let until = (Instant::now() + DRAIN_QUIET).min(self.ends);
+        tokio::time::timeout_at(until, items.next())
+            .await
+            .ok()
+            .flatten()
+    }
 }
 
 /// One protocol spoken over a socket.
 pub trait Session: Send {
-    /// Speaks the protocol on `socket` until the session ends; returns how to end it.
+    /// Speaks the protocol on `socket` until the session ends; returns how to end it. When
+    /// [`Sockets::shutting_down`] resolves, it finishes the step it is in, delivers what its
+    /// live streams hold ([`Drain`]) and returns [`Exit::going_away`].
     fn run<'a>(&'a mut self, socket: &'a mut WebSocket) -> impl Future<Output = Exit> + Send + 'a;
 }
 
-/// Runs `session` on `socket` until it ends or the server shuts down (close 1001), then
-/// closes the socket properly. `ticket` is released when the socket is gone.
+/// Runs `session` on `socket` until it ends, then closes the socket properly. A session still
+/// busy twice [`DRAIN_LIMIT`] after shutdown began (stuck writing to a client that does not
+/// read, say) is cut off with 1001. `ticket` is released when the socket is gone.
 pub async fn serve_socket(mut socket: WebSocket, ticket: SocketTicket, mut session: impl Session) {
+    let cut_off = async {
+        ticket.shutdown.cancelled().await;
+        tokio::time::sleep(DRAIN_LIMIT * 2).await;
+    };
     let exit = tokio::select! {
-        biased;
-        () = ticket.shutdown.cancelled() => Exit::close(close::GOING_AWAY, "server shutting down"),
         exit = session.run(&mut socket) => exit,
+        () = cut_off => Exit::going_away(),
     };
     drop(session);
     finish(&mut socket, exit).await;
@@ -323,13 +367,15 @@ pub fn read_failure(error: axum::Error) -> Exit {
     }
 }
 
-/// Applies the frame limits every socket shares to an upgrade.
-pub fn limit_frames<F>(
+/// Applies what every socket shares to an upgrade: the frame limits and small buffers.
+pub fn configure_upgrade<F>(
     upgrade: axum::extract::WebSocketUpgrade<F>,
 ) -> axum::extract::WebSocketUpgrade<F> {
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
 }
 
 #[cfg(test)]

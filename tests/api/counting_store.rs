@@ -1,7 +1,7 @@
 //! A `Store` decorator for tests: a real [`MemoryStore`] answers every call, and the decorator
 //! counts the calls per method (to prove batching), can slip in a write of its own between
 //! two steps of a request (to stand in for a concurrent writer, deterministically), and can
-//! keep a request waiting after its write committed (to cancel it right there).
+//! keep a write call waiting after its write committed (to show its event needs nothing more).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub struct CountingStore {
     calls: Mutex<BTreeMap<&'static str, usize>>,
     /// Appended to the inner store right before the next `list_messages` call.
     interjection: Mutex<Option<(Uuid, NewMessage)>>,
-    /// Where the next `append_message` waits, forever, once the inner store committed it.
+    /// Where the next `append_message` waits, once the inner store committed it, until released.
     hold: Mutex<Option<Arc<HeldAfterCommit>>>,
 }
 
@@ -33,17 +33,8 @@ pub struct CountingStore {
 pub struct HeldAfterCommit {
     /// The write committed and the call now waits.
     pub committed: Notify,
-    /// The waiting call was dropped: its request was cancelled.
-    pub cancelled: Notify,
-}
-
-/// Tells `cancelled` when the held call is dropped.
-struct CancelSignal(Arc<HeldAfterCommit>);
-
-impl Drop for CancelSignal {
-    fn drop(&mut self) {
-        self.0.cancelled.notify_one();
-    }
+    /// Lets the waiting call return.
+    pub release: Notify,
 }
 
 impl CountingStore {
@@ -151,9 +142,8 @@ impl Store for CountingStore {
         let message = self.inner.append_message(conversation_id, new).await?;
         let hold = self.hold.lock().take();
         if let Some(hold) = hold {
-            let _signal = CancelSignal(hold.clone());
             hold.committed.notify_one();
-            std::future::pending::<()>().await;
+            hold.release.notified().await;
         }
         Ok(message)
     }

@@ -171,6 +171,7 @@ async fn without_a_key_no_route_or_method_is_reached_whatever_the_upgrade_header
         paths.push(format!("{prefix}/conversations/{conversation}"));
         paths.push(format!("{prefix}/conversations/{conversation}/messages"));
         paths.push(format!("{prefix}/messages/{message}"));
+        paths.push(format!("{prefix}/messages/{message}/reply"));
     }
     let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
     let keys = [

@@ -51,9 +51,21 @@ async fn a_message_posted_over_rest_reaches_graphql_subscribers_and_ws_listeners
         assert_eq!(pushed["messageAdded"], expected);
         let pushed = next_data(&mut legacy, LEGACY_WS, "l").await;
         assert_eq!(pushed["messageAdded"], expected);
-        assert_eq!(
-            joined.next().await,
-            json!({"type": "message", "message": message})
-        );
+        // The reply's pieces come first on /ws, adding up to it.
+        let mut pieces = String::new();
+        let pushed = loop {
+            let frame = joined.next().await;
+            if frame["type"] != "delta" {
+                break frame;
+            }
+            assert_eq!(frame["messageId"], message["id"]);
+            pieces.push_str(frame["delta"].as_str().unwrap());
+        };
+        assert_eq!(pushed, json!({"type": "message", "message": message}));
+        if message["role"] == "assistant" {
+            assert_eq!(pieces, message["content"].as_str().unwrap());
+        } else {
+            assert_eq!(pieces, "", "a user's message comes whole");
+        }
     }
 }

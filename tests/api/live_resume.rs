@@ -91,7 +91,13 @@ impl Resumer {
                 next_data(client, TRANSPORT_WS, "m").await["messageAdded"].clone()
             }
             Resumer::Ws(client) => {
-                let frame = client.next().await;
+                // A reply's pieces come before it (tests/api/assistant_stream.rs checks them).
+                let frame = loop {
+                    let frame = client.next().await;
+                    if frame["type"] != "delta" {
+                        break frame;
+                    }
+                };
                 assert_eq!(frame["type"], "message", "in {frame}");
                 frame["message"].clone()
             }

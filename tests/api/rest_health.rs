@@ -49,7 +49,7 @@ async fn health_db_times_a_round_trip_to_the_store() {
 }
 
 /// A store whose backend is unreachable: every call fails with a cause clients must not see.
-struct UnreachableStore;
+pub(crate) struct UnreachableStore;
 
 fn unreachable<T>() -> AppResult<T> {
     Err(AppError::internal("connection refused by db.internal:5432"))
@@ -132,7 +132,7 @@ async fn health_db_answers_503_when_the_store_is_unreachable() {
             "error": {
                 "code": "SERVICE_UNAVAILABLE",
                 "message": "the database is unreachable",
-                "details": {}
+                "details": {"database": "disconnected"}
             }
         })
     );

@@ -135,12 +135,19 @@ impl Client {
             }
             Ok(Err(WsError::Http(response))) => {
                 let body = response.body().clone().unwrap_or_default();
+                let mut json = serde_json::from_slice(&body).unwrap_or_else(|_| {
+                    panic!("refusal body is JSON: {}", String::from_utf8_lossy(&body))
+                });
+                let request_id = response
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok());
+                let status = response.status().as_u16();
+                crate::helpers::quotes::set_aside_request_id(status, request_id, &mut json);
                 Err(Refusal {
-                    status: StatusCode::from_u16(response.status().as_u16()).expect("status"),
+                    status: StatusCode::from_u16(status).expect("status"),
                     headers: response.headers().clone(),
-                    body: serde_json::from_slice(&body).unwrap_or_else(|_| {
-                        panic!("refusal body is JSON: {}", String::from_utf8_lossy(&body))
-                    }),
+                    body: json,
                 })
             }
             Ok(Err(other)) => panic!("upgrade failed: {other}"),

@@ -5,6 +5,7 @@
 // browser; ARTIFACTS_DIR, where screenshots go.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
 import { chromium } from 'playwright-core';
@@ -178,4 +179,77 @@ export function delivered(sockets, content) {
         frame.type === 'next' && JSON.stringify(frame.payload ?? null).includes(JSON.stringify(content)),
     ),
   );
+}
+
+/**
+ * A model server on 127.0.0.1 speaking OpenAI's streamed Chat Completions, for
+ * `ASSISTANT=openai`: each request is answered with the next scripted reply, one chunk per
+ * word, then `finish_reason`, usage and `data: [DONE]`. A reply can stop after some of its
+ * words until the test calls `next()`, so a test can look at a reply half-written.
+ * `model.url` is the base URL to configure.
+ */
+export async function startFakeModel() {
+  const script = [];
+  const waiting = [];
+  const requests = [];
+  const sockets = new Set();
+  const chunk = (delta, finish = null) =>
+    `data: ${JSON.stringify({
+      id: 'chatcmpl-browser',
+      object: 'chat.completion.chunk',
+      created: 1760000000,
+      model: 'browser-model',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })}\n\n`;
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (piece) => {
+      body += piece;
+    });
+    request.on('end', async () => {
+      requests.push(JSON.parse(body));
+      const reply = script.shift() ?? { words: ['Default', ' reply.'] };
+      if (reply.status) {
+        response.writeHead(reply.status, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify({ error: { message: 'down', type: 'server_error', param: null, code: null } }));
+        return;
+      }
+      response.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      response.write(chunk({ role: 'assistant', content: '' }));
+      for (const [index, word] of reply.words.entries()) {
+        if ((reply.holdAfter ?? []).includes(index)) {
+          await new Promise((resolve) => waiting.push(resolve));
+        }
+        response.write(chunk({ content: word }));
+      }
+      response.write(chunk({}, 'stop'));
+      response.end('data: [DONE]\n\n');
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1`,
+    requests,
+    /** Queues a reply: `{words, holdAfter: [word indexes to stop before]}` or `{status}`. */
+    script(reply) {
+      script.push(reply);
+    },
+    /** Whether a reply is stopped, waiting for `next()`. */
+    holding() {
+      return waiting.length > 0;
+    },
+    /** Lets the stopped reply go on. */
+    next() {
+      waiting.shift()?.();
+    },
+    async close() {
+      while (waiting.length > 0) waiting.shift()();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -32,6 +32,7 @@ async fn append(store: &MemoryStore, conversation_id: Uuid, count: usize) -> Vec
     let mut stored = Vec::new();
     for n in 0..count {
         let new = NewMessage {
+            id: Uuid::new_v4(),
             role: Role::User,
             content: MessageContent::parse(format!("message {n}")).expect("valid content"),
             metadata: Metadata::new(),

@@ -61,7 +61,8 @@ pub async fn graphql_get(
         return busy(&headers);
     };
     let session = GraphqlSession::new(protocol, schema, sockets, headers);
-    ws::limit_frames(upgrade).on_upgrade(move |socket| ws::serve_socket(socket, ticket, session))
+    ws::configure_upgrade(upgrade)
+        .on_upgrade(move |socket| ws::serve_socket(socket, ticket, session))
 }
 
 /// 503 with `Retry-After`, as a GraphQL response: every socket is taken.

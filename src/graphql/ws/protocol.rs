@@ -2,8 +2,8 @@
 //! send and rendering of what the server sends. No I/O and no state here.
 //!
 //! - `graphql-transport-ws` is the protocol of the `graphql-ws` npm library
-//!   (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); a message of a type or shape it does not define is an
-//!   error the session answers with close 4400.
+//!   (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); a message of a type or
+//!   shape it does not define is an error the session answers with close 4400.
 //! - `graphql-ws` (despite its name) is the legacy protocol of `subscriptions-transport-ws`:
 //!   `start`/`stop`/`connection_terminate` from clients, `data`/`ka`/`connection_error` from us.
 
@@ -185,13 +185,11 @@ pub fn complete(id: &str) -> String {
 /// `complete` follows); the legacy protocol sends the error as `data` without a `data` entry,
 /// then `complete`. The id stays free.
 pub fn refusal(protocol: Subprotocol, id: &str, err: &AppError) -> Vec<String> {
-    let errors = json!([request_error(err)]);
+    let errors = [request_error(err)];
     match protocol {
-        Subprotocol::TransportWs => {
-            vec![json!({ "id": id, "type": "error", "payload": errors }).to_string()]
-        }
+        Subprotocol::TransportWs => vec![operation_frame(id, "error", &errors)],
         Subprotocol::LegacyWs => vec![
-            json!({ "id": id, "type": "data", "payload": { "errors": errors } }).to_string(),
+            operation_frame(id, "data", &json!({ "errors": errors })),
             complete(id),
         ],
     }

@@ -17,10 +17,11 @@ use tokio_stream::StreamMap;
 
 use super::protocol::{self, ClientMessage, Subprotocol};
 use crate::graphql::ChatSchema;
-use crate::ws::{self, Admission, Exit, Session, Sockets};
+use crate::ws::{self, Admission, Drain, Exit, Session, Sockets};
 
-/// graphql-transport-ws close codes (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); the legacy protocol
-/// uses the same ones.
+/// graphql-transport-ws close codes
+/// (https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md); the legacy protocol uses
+/// the same ones.
 pub mod close {
     /// A message the protocol does not define, or of the wrong shape.
     pub const BAD_REQUEST: u16 = 4400;
@@ -56,6 +57,7 @@ enum Wake {
     InitTimeout,
     Keepalive,
     Result(String, Option<Response>),
+    Shutdown,
 }
 
 impl Session for GraphqlSession {
@@ -90,8 +92,10 @@ impl GraphqlSession {
         let init_deadline = tokio::time::sleep(self.sockets.settings().init_timeout);
         tokio::pin!(init_deadline);
         let mut keepalive = self.sockets.keepalive();
+        let sockets = self.sockets.clone();
         loop {
             let wake = tokio::select! {
+                () = sockets.shutting_down() => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut init_deadline, if !self.init_received => Wake::InitTimeout,
                 _ = keepalive.tick(), if self.acknowledged => Wake::Keepalive,
@@ -107,11 +111,24 @@ impl GraphqlSession {
                 )),
                 Wake::Keepalive => ws::send_text(socket, protocol::keepalive(self.protocol)).await,
                 Wake::Result(id, result) => self.on_result(socket, id, result).await,
+                Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
                 return exit;
             }
         }
+    }
+
+    /// At shutdown: delivers the results the running operations still hold (events of
+    /// requests that finished before), then ends with 1001.
+    async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
+        let drain = Drain::start();
+        while let Some((id, result)) = drain.next(&mut self.operations).await {
+            if let Err(exit) = self.on_result(socket, id, result).await {
+                return exit;
+            }
+        }
+        Exit::going_away()
     }
 
     async fn on_frame(

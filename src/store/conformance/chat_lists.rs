@@ -4,7 +4,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::Harness;
+use super::{Harness, page_of};
 use crate::domain::{
     Chat, ChatFilter, ChatPatch, Clock, Description, NewChat, Page, PageRequest, Priority,
     SortOrder, Title, UserId,
@@ -76,21 +76,11 @@ fn filters() -> Vec<ChatFilter> {
 
 /// The page a plain scan of the model (live chats in creation order) gives.
 fn scanned(model: &[Chat], filter: &ChatFilter, order: SortOrder, page: PageRequest) -> Page<Chat> {
-    let matching: Vec<&Chat> = model.iter().filter(|c| filter.matches(c)).collect();
-    let ordered: Box<dyn Iterator<Item = &&Chat>> = match order {
-        SortOrder::Asc => Box::new(matching.iter()),
-        SortOrder::Desc => Box::new(matching.iter().rev()),
-    };
-    Page {
-        items: ordered
-            .skip(page.offset as usize)
-            .take(page.limit as usize)
-            .map(|c| (*c).clone())
-            .collect(),
-        total: matching.len() as u64,
-        limit: page.limit,
-        offset: page.offset,
-    }
+    page_of(
+        model.iter().filter(|c| filter.matches(c)).collect(),
+        order,
+        page,
+    )
 }
 
 async fn assert_lists_agree(store: &dyn Store, model: &[Chat], rng: &mut StdRng, context: &str) {

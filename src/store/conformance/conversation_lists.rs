@@ -4,9 +4,9 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{Harness, new_conversation, new_message};
+use super::{Harness, new_conversation, new_message, page_of};
 use crate::domain::{
-    Clock, Conversation, Message, MessageFilter, Page, PageRequest, Role, SortOrder, Timestamp,
+    Clock, Conversation, Message, MessageFilter, PageRequest, Role, SortOrder, Timestamp,
 };
 use crate::store::{MessageQuery, Store};
 
@@ -16,23 +16,6 @@ const USERS: [&str; 4] = ["ann", "bob", "cid", "dee"];
 struct Stored {
     conversation: Conversation,
     messages: Vec<Message>,
-}
-
-fn page_of<T: Clone>(matching: Vec<&T>, order: SortOrder, page: PageRequest) -> Page<T> {
-    let ordered: Box<dyn Iterator<Item = &&T>> = match order {
-        SortOrder::Asc => Box::new(matching.iter()),
-        SortOrder::Desc => Box::new(matching.iter().rev()),
-    };
-    Page {
-        items: ordered
-            .skip(page.offset as usize)
-            .take(page.limit as usize)
-            .map(|item| (*item).clone())
-            .collect(),
-        total: matching.len() as u64,
-        limit: page.limit,
-        offset: page.offset,
-    }
 }
 
 /// Offsets worth checking in a list of `total`, and a random limit.

@@ -1,6 +1,7 @@
 //! The change feed: every committed change once, in commit order, per topic by position or
-//! version, transient events between the messages around them, and resuming from any message
-//! while others write.
+//! version; transient events (a reply's pieces, its failure) between the messages around them;
+//! a message stored under the id it was given; and resuming from any message while others
+//! write.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +15,8 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::{Harness, new_chat, new_conversation, new_message, next_change, next_change_after};
-use crate::domain::{ChatPatch, Message, Role, Title};
+use crate::domain::{ChatPatch, Message, NewMessage, Role, Title};
+use crate::error::ErrorCode;
 use crate::events::{Change, LiveItem, LiveStream, Topic, Transient};
 use crate::store::{Store, Updated};
 
@@ -176,15 +178,29 @@ pub(crate) async fn transient_events_reach_the_topic_between_the_stored_messages
     for (conversation, text) in [(id, "Hel"), (elsewhere, "not here"), (id, "lo")] {
         store.announce(delta(conversation, text)).await.unwrap();
     }
-    let reply = store
-        .append_message(id, new_message(Role::Assistant, "Hello"))
-        .await
-        .unwrap();
+    let given_id = NewMessage {
+        id: reply_id,
+        ..new_message(Role::Assistant, "Hello")
+    };
+    let reply = store.append_message(id, given_id).await.unwrap();
+    assert_eq!(
+        reply.id, reply_id,
+        "a message is stored under the id it was given"
+    );
+    // A reply that fails is announced the same way (and nothing is stored under its id).
+    let failed = Transient::AssistantFailed {
+        conversation_id: id,
+        message_id: Uuid::new_v4(),
+        code: ErrorCode::AssistantUnavailable,
+        message: "The assistant is unavailable".into(),
+    };
+    store.announce(failed.clone()).await.unwrap();
     for change in [
         Change::MessageAdded(asked),
         delta(id, "Hel").into(),
         delta(id, "lo").into(),
         Change::MessageAdded(reply),
+        failed.into(),
     ] {
         assert_eq!(next_change(&mut rx).await, change);
     }

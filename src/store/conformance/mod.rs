@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     Clock, ManualClock, MessageContent, MessageFilter, Metadata, NewChat, NewConversation,
-    NewMessage, PageRequest, Priority, Role, SortOrder, Timestamp, Title, UserId,
+    NewMessage, Page, PageRequest, Priority, Role, SortOrder, Timestamp, Title, UserId,
 };
 use crate::events::{Change, TopicReceiver};
 use crate::store::{MemoryStore, MessageQuery, Store};
@@ -130,6 +130,7 @@ fn new_conversation(user: &str) -> NewConversation {
 
 fn new_message(role: Role, content: &str) -> NewMessage {
     NewMessage {
+        id: Uuid::new_v4(),
         role,
         content: MessageContent::parse(content.into()).expect("valid content"),
         metadata: Metadata::new(),
@@ -143,6 +144,25 @@ fn messages_of(conversation_id: Uuid) -> MessageQuery {
         filter: MessageFilter::default(),
         order: SortOrder::Asc,
         page: PageRequest::clamped(100, 0),
+    }
+}
+
+/// The page a plain model gives: `matching` in creation order, put in `order`, then cut to
+/// `page`, with the total across pages.
+fn page_of<T: Clone>(matching: Vec<&T>, order: SortOrder, page: PageRequest) -> Page<T> {
+    let ordered: Box<dyn Iterator<Item = &&T>> = match order {
+        SortOrder::Asc => Box::new(matching.iter()),
+        SortOrder::Desc => Box::new(matching.iter().rev()),
+    };
+    Page {
+        items: ordered
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .map(|item| (*item).clone())
+            .collect(),
+        total: matching.len() as u64,
+        limit: page.limit,
+        offset: page.offset,
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Each operation takes the lock once and finishes under it, so it is atomic, and never holds a
 //! guard across `.await`. Each write sends its change into the store's feed under that same
-//! lock, so every topic sees changes in commit order. Creation order is a per-store rank counter; [`chats`] and
-//! [`conversations`] keep the records and their indexes, built on the [`counted`] B-tree.
+//! lock, so every topic sees changes in commit order. Creation order is a per-store rank
+//! counter; [`chats`] and [`conversations`] keep the records and their indexes, built on the
+//! [`counted`] B-tree.
 //! Record ids are looked up in sharded hash maps ([`ids`]), user ids in B-tree maps: neither
 //! grows by rehashing a whole table at once under the write lock.
 
@@ -258,7 +259,7 @@ impl Store for MemoryStore {
         let mut inner = self.inner.write();
         let now = inner.now(self.clock.as_ref());
         let message = Message {
-            id: Uuid::new_v4(),
+            id: new.id,
             conversation_id,
             position: 0,
             role: new.role,

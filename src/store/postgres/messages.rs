@@ -84,7 +84,7 @@ impl PostgresStore {
     ) -> AppResult<Message> {
         let now = self.now();
         let mut message = Message {
-            id: Uuid::new_v4(),
+            id: new.id,
             conversation_id,
             position: 0,
             role: new.role,

@@ -198,12 +198,7 @@ impl Store for PostgresStore {
     /// Announces on the change channel like a committed change, so every instance's listener
     /// delivers it between the changes committed around it; long deltas go in pieces.
     async fn announce(&self, event: Transient) -> AppResult<()> {
-        let Transient::AssistantDelta {
-            conversation_id,
-            message_id,
-            delta,
-        } = event;
-        let payloads = notice::delta_payloads(conversation_id, message_id, &delta);
+        let payloads = notice::transient_payloads(event);
         self.bounded(async {
             sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
                 .bind(&self.channel)

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::errors::corrupt;
 use crate::domain::{Chat, Message, Metadata, Priority, Role, Timestamp};
-use crate::error::AppResult;
-use crate::events::Change;
+use crate::error::{AppResult, ErrorCode};
+use crate::events::{Change, Transient};
 
 /// One announcement, as the triggers write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +53,13 @@ pub enum Notice {
         message_id: Uuid,
         delta: String,
         n: usize,
+    },
+    /// An assistant reply that failed; `code` as clients see it.
+    Failed {
+        conversation_id: Uuid,
+        message_id: Uuid,
+        code: String,
+        message: String,
     },
 }
 
@@ -172,6 +179,18 @@ impl NoticeReader {
                 message_id,
                 delta,
             },
+            Notice::Failed {
+                conversation_id,
+                message_id,
+                code,
+                message,
+            } => Change::AssistantFailed {
+                conversation_id,
+                message_id,
+                code: ErrorCode::from_wire(&code)
+                    .ok_or_else(|| corrupt(format!("unknown error code {code}")))?,
+                message,
+            },
         }))
     }
 }
@@ -180,8 +199,34 @@ impl NoticeReader {
 /// most 6 bytes, so 1000 of them and the envelope stay far under 8000 bytes.
 pub const DELTA_CHARS: usize = 1000;
 
+/// The payloads announcing a transient event: a delta in pieces of at most [`DELTA_CHARS`]
+/// characters, a failure (whose message is a short sentence) in one.
+pub fn transient_payloads(event: Transient) -> Vec<String> {
+    match event {
+        Transient::AssistantDelta {
+            conversation_id,
+            message_id,
+            delta,
+        } => delta_payloads(conversation_id, message_id, &delta),
+        Transient::AssistantFailed {
+            conversation_id,
+            message_id,
+            code,
+            message,
+        } => {
+            let notice = Notice::Failed {
+                conversation_id,
+                message_id,
+                code: code.as_str().to_owned(),
+                message,
+            };
+            vec![serde_json::to_string(&notice).expect("a notice serializes")]
+        }
+    }
+}
+
 /// The payloads announcing `delta`, split into pieces of at most [`DELTA_CHARS`] characters.
-pub fn delta_payloads(conversation_id: Uuid, message_id: Uuid, delta: &str) -> Vec<String> {
+fn delta_payloads(conversation_id: Uuid, message_id: Uuid, delta: &str) -> Vec<String> {
     let chars: Vec<char> = delta.chars().collect();
     let pieces: Vec<String> = if chars.is_empty() {
         vec![String::new()]

@@ -1,5 +1,5 @@
-//! The frames of the `/ws` join protocol (docs/api.md, "The /ws join protocol"): checking what clients
-//! send and rendering what the server sends. No I/O and no state here.
+//! The frames of the `/ws` join protocol (docs/api.md, "The /ws join protocol"): checking what
+//! clients send and rendering what the server sends. No I/O and no state here.
 
 use serde_json::{Map, Value, json};
 
@@ -103,6 +103,27 @@ pub fn message(message: &Message) -> String {
     json!({ "type": "message", "message": message }).to_string()
 }
 
+/// `{"type":"delta","conversationId","messageId","delta"}`: a piece of an assistant reply being
+/// written. The pieces of one reply, appended in order, are the `content` of the `message`
+/// frame that ends it.
+pub fn delta(conversation_id: &str, message_id: &str, delta: &str) -> String {
+    json!({
+        "type": "delta",
+        "conversationId": conversation_id,
+        "messageId": message_id,
+        "delta": delta,
+    })
+    .to_string()
+}
+
+/// The error frame of a reply that failed: with `conversationId` and the `messageId` its pieces
+/// carried; nothing is stored under that id.
+pub fn reply_failed(conversation_id: &str, message_id: &str, err: &AppError) -> String {
+    let mut frame = error_frame(err, Some(conversation_id));
+    frame["messageId"] = json!(message_id);
+    frame.to_string()
+}
+
 /// `{"type":"pong"}`.
 pub fn pong() -> String {
     json!({ "type": "pong" }).to_string()
@@ -116,12 +137,16 @@ pub fn authenticated() -> String {
 /// `{"type":"error","error":{"code","message","details"}}`, with the `conversationId` the
 /// error is about when there is one.
 pub fn error(err: &AppError, conversation_id: Option<&str>) -> String {
+    error_frame(err, conversation_id).to_string()
+}
+
+fn error_frame(err: &AppError, conversation_id: Option<&str>) -> Value {
     let mut frame = err.envelope();
     frame["type"] = json!("error");
     if let Some(id) = conversation_id {
         frame["conversationId"] = json!(id);
     }
-    frame.to_string()
+    frame
 }
 
 #[cfg(test)]
@@ -189,6 +214,22 @@ mod tests {
                 "conversationId": "x",
                 "error": {"code": "NOT_FOUND", "message": "conversation not found", "details": {}}
             })
+        );
+    }
+
+    #[test]
+    fn reply_frames_name_the_conversation_and_the_reply() {
+        let delta: Value = serde_json::from_str(&delta("c", "m", "Hel")).unwrap();
+        assert_eq!(
+            delta,
+            json!({"type": "delta", "conversationId": "c", "messageId": "m", "delta": "Hel"})
+        );
+        let err = AppError::new(ErrorCode::AssistantUnavailable, "down");
+        let failed: Value = serde_json::from_str(&reply_failed("c", "m", &err)).unwrap();
+        assert_eq!(
+            failed,
+            json!({"type": "error", "conversationId": "c", "messageId": "m",
+                   "error": {"code": "ASSISTANT_UNAVAILABLE", "message": "down", "details": {}}})
         );
     }
 }

@@ -1,5 +1,5 @@
-//! `GET /ws`: the join protocol of docs/api.md ("The /ws join protocol"). A socket joins conversations
-//! and gets each new message there in the REST message shape, until it leaves, the
+//! `GET /ws`: the join protocol of docs/api.md ("The /ws join protocol"). A socket joins
+//! conversations and gets each new message there in the REST message shape, until it leaves, the
 //! conversation is deleted, or it falls more than the feed's backlog behind (an error frame
 //! with `SUBSCRIPTION_LAGGED`, then `left`). Each joined conversation is one live stream from
 //! the service, which this module only renders. Client mistakes answer an error frame and keep
@@ -16,7 +16,7 @@ use tokio_stream::StreamMap;
 use uuid::Uuid;
 
 use self::frames::ClientFrame;
-use super::{Admission, Exit, RETRY_AFTER_SECS, Session, Sockets};
+use super::{Admission, Drain, Exit, RETRY_AFTER_SECS, Session, Sockets};
 use crate::domain::parse_id;
 use crate::error::{AppError, ErrorCode};
 use crate::events::{Change, LiveItem, LiveStream};
@@ -57,7 +57,7 @@ pub async fn join_socket(
         return response;
     };
     let session = JoinSession::new(service, sockets, headers);
-    super::limit_frames(upgrade)
+    super::configure_upgrade(upgrade)
         .on_upgrade(move |socket| super::serve_socket(socket, ticket, session))
 }
 
@@ -75,6 +75,7 @@ enum Wake {
     AuthTimeout,
     Keepalive,
     Push(Uuid, LiveItem),
+    Shutdown,
 }
 
 impl Session for JoinSession {
@@ -103,8 +104,10 @@ impl JoinSession {
         let auth_deadline = tokio::time::sleep(self.sockets.settings().init_timeout);
         tokio::pin!(auth_deadline);
         let mut keepalive = self.sockets.keepalive();
+        let sockets = self.sockets.clone();
         loop {
             let wake = tokio::select! {
+                () = sockets.shutting_down() => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut auth_deadline, if !self.authenticated => Wake::AuthTimeout,
                 _ = keepalive.tick() => Wake::Keepalive,
@@ -118,11 +121,24 @@ impl JoinSession {
                 // A WebSocket ping: browsers answer it themselves, and idle proxies see traffic.
                 Wake::Keepalive => super::send(socket, Message::Ping(Default::default())).await,
                 Wake::Push(id, push) => self.on_push(socket, id, push).await,
+                Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
                 return exit;
             }
         }
+    }
+
+    /// At shutdown: delivers what the joined conversations still hold (messages of requests
+    /// that finished before), then ends with 1001.
+    async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
+        let drain = Drain::start();
+        while let Some((id, push)) = drain.next(&mut self.joined).await {
+            if let Err(exit) = self.on_push(socket, id, push).await {
+                return exit;
+            }
+        }
+        Exit::going_away()
     }
 
     async fn on_frame(
@@ -223,6 +239,22 @@ impl JoinSession {
                 Change::ConversationDeleted(_) => {
                     self.joined.remove(&id);
                     send(socket, frames::deleted(&id_text)).await
+                }
+                Change::AssistantDelta {
+                    message_id, delta, ..
+                } => {
+                    let frame = frames::delta(&id_text, &message_id.to_string(), delta);
+                    send(socket, frame).await
+                }
+                Change::AssistantFailed {
+                    message_id,
+                    code,
+                    message,
+                    ..
+                } => {
+                    let err = AppError::new(*code, message.clone());
+                    let frame = frames::reply_failed(&id_text, &message_id.to_string(), &err);
+                    send(socket, frame).await
                 }
                 _ => Ok(()),
             },

@@ -17,6 +17,8 @@ pub struct Server {
     pub child: Child,
     pub stdout: Lines<BufReader<ChildStdout>>,
     pub address: String,
+    /// The log lines written before the one saying where it listens.
+    pub startup: Vec<Value>,
 }
 
 /// Parses a log line, failing the test if it is not JSON.
@@ -34,7 +36,21 @@ pub async fn next_line(stdout: &mut Lines<BufReader<ChildStdout>>) -> Option<Str
 /// Starts the binary on a free loopback port with JSON logs and `env` added to a clean
 /// environment; returns once it logged where it listens.
 pub async fn start(env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatgate"))
+    start_command(Command::new(env!("CARGO_BIN_EXE_chatgate")), env).await
+}
+
+/// Like [`start`], with the open-file limit of the process set to `soft` (and `hard`) by the
+/// system's `prlimit`, which then runs the binary in its place (same process id).
+pub async fn start_with_file_limit(soft: u64, hard: u64, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new("prlimit");
+    command
+        .arg(format!("--nofile={soft}:{hard}"))
+        .arg(env!("CARGO_BIN_EXE_chatgate"));
+    start_command(command, env).await
+}
+
+async fn start_command(mut command: Command, env: &[(&str, &str)]) -> Server {
+    let mut child = command
         .args(["--host", "127.0.0.1", "--port", "0"])
         .args(["--shutdown-timeout", &DRAIN_SECS.to_string()])
         .env_clear()
@@ -47,6 +63,7 @@ pub async fn start(env: &[(&str, &str)]) -> Server {
         .spawn()
         .expect("the chatgate binary starts");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut startup = Vec::new();
     loop {
         let line = next_line(&mut stdout)
             .await
@@ -63,8 +80,10 @@ pub async fn start(env: &[(&str, &str)]) -> Server {
                 child,
                 stdout,
                 address,
+                startup,
             };
         }
+        startup.push(entry);
     }
 }
 

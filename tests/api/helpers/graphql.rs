@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use super::quotes::set_aside_request_id;
 use super::{CHAT_FIELDS, MESSAGE_FIELDS, TestApp};
 
 /// A GraphQL answer: HTTP status, `Content-Type` and the JSON body.
@@ -35,12 +36,17 @@ impl RawResponse {
             .and_then(|line| line.split(' ').nth(1))
             .and_then(|code| code.parse().ok())
             .expect("a status line");
-        let headers = lines
+        let headers: Vec<(String, String)> = lines
             .filter_map(|line| line.split_once(':'))
             .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned()))
             .collect();
-        let body =
+        let mut body =
             serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}"));
+        let request_id = headers
+            .iter()
+            .find(|(n, _)| n == "x-request-id")
+            .map(|(_, v)| v.as_str());
+        set_aside_request_id(status, request_id, &mut body);
         Self {
             status,
             headers,
@@ -149,9 +155,14 @@ impl TestApp {
             .get("content-type")
             .map(|v| v.to_str().expect("ASCII content type").to_owned())
             .unwrap_or_default();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().expect("ASCII request id").to_owned());
         let text = response.text().await.expect("body is readable");
-        let body = serde_json::from_str(&text)
+        let mut body = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
+        set_aside_request_id(status.as_u16(), request_id.as_deref(), &mut body);
         GraphqlReply {
             status,
             content_type,

@@ -3,10 +3,12 @@
 
 pub mod binary;
 mod graphql;
+pub mod openai;
 pub mod ordered_json;
 pub mod pg_cluster;
 pub mod pg_proxy;
 pub mod postgres;
+pub mod quotes;
 mod rest;
 pub mod schema_facts;
 
@@ -14,14 +16,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chatgate::app::{self, AppState};
-use chatgate::assistant::BuiltinResponder;
+use chatgate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::graphql::QueryLimits;
+use chatgate::readiness::Readiness;
+use chatgate::server::{self, ServerSettings};
 use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use postgres::TestSchema;
@@ -37,12 +40,12 @@ pub struct TestApp {
     pub edge: Edge,
     /// The app's live sockets (how many are open).
     pub sockets: Sockets,
+    /// Whether `/health/ready` says the app takes traffic; shutdown turns it off first.
+    pub readiness: Readiness,
     /// Set when the app was spawned with a manual clock.
     pub clock: Option<Arc<ManualClock>>,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    /// The PostgreSQL schema behind the app, dropped after it.
-    schema: Option<TestSchema>,
+    server: Option<tokio::task::JoinHandle<bool>>,
 }
 
 /// Every field of `Chat`, for whole-object assertions.
@@ -51,6 +54,9 @@ pub const CHAT_FIELDS: &str = "id title description active priority userId creat
 pub const CONVERSATION_FIELDS: &str = "id userId metadata createdAt updatedAt messageCount";
 /// Every scalar field of `Message`, for whole-object assertions.
 pub const MESSAGE_FIELDS: &str = "id conversationId role content metadata createdAt";
+
+/// The shutdown timeout of every test app: how long a graceful stop may take.
+pub const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The instant every manual clock starts at.
 pub const START: &str = "2025-10-04T12:00:00.000Z";
@@ -69,39 +75,35 @@ pub fn manual_clock() -> Arc<ManualClock> {
 
 /// Spawns the app with the system clock.
 pub async fn spawn_app() -> TestApp {
-    let (state, schema) = system_state().await;
-    spawn_state(state, None, schema).await
+    spawn_state(system_state().await, None).await
 }
 
 /// Spawns the app with a manual clock starting at [`START`].
 pub async fn spawn_app_with_clock() -> TestApp {
     let clock = manual_clock();
-    let (store, schema) = default_store(clock.clone()).await;
-    spawn_state(state(store, clock.clone()), Some(clock), schema).await
+    let store = default_store(clock.clone()).await;
+    spawn_state(state(store, clock.clone()), Some(clock)).await
 }
 
 /// Spawns the app over `store` (say, a decorator around a real store reading `clock`),
 /// injected through `AppState::new` like production wiring.
 pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> TestApp {
-    spawn_state(state(store, clock.clone()), Some(clock), None).await
+    spawn_state(state(store, clock.clone()), Some(clock)).await
 }
 
 /// Spawns the app behind the given edge (rate limit, CORS, API keys).
 pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
-    let (state, schema) = system_state().await;
-    spawn_state(state.with_edge(edge), None, schema).await
+    spawn_state(system_state().await.with_edge(edge), None).await
 }
 
 /// Spawns the app with other GraphQL query limits (depth and cost).
 pub async fn spawn_app_with_query_limits(limits: QueryLimits) -> TestApp {
-    let (state, schema) = system_state().await;
-    spawn_state(state.with_query_limits(limits), None, schema).await
+    spawn_state(system_state().await.with_query_limits(limits), None).await
 }
 
 /// Spawns the app with the given socket settings (cap, ping interval, init timeout).
 pub async fn spawn_app_with_sockets(settings: SocketSettings) -> TestApp {
-    let (state, schema) = system_state().await;
-    spawn_state(state.with_socket_settings(settings), None, schema).await
+    spawn_state(system_state().await.with_socket_settings(settings), None).await
 }
 
 /// Spawns the app with the given socket authentication hook and socket settings.
@@ -109,22 +111,35 @@ pub async fn spawn_app_with_socket_auth(
     auth: Arc<dyn SocketAuth>,
     settings: SocketSettings,
 ) -> TestApp {
-    let (state, schema) = system_state().await;
-    let state = state.with_socket_settings(settings).with_socket_auth(auth);
-    spawn_state(state, None, schema).await
+    let state = system_state()
+        .await
+        .with_socket_settings(settings)
+        .with_socket_auth(auth);
+    spawn_state(state, None).await
 }
 
 /// Spawns the app behind `edge` (whose keys the sockets check too) with these socket settings.
 pub async fn spawn_app_with_edge_and_sockets(edge: Edge, settings: SocketSettings) -> TestApp {
-    let (state, schema) = system_state().await;
-    let state = state.with_socket_settings(settings).with_edge(edge);
-    spawn_state(state, None, schema).await
+    let state = system_state()
+        .await
+        .with_socket_settings(settings)
+        .with_edge(edge);
+    spawn_state(state, None).await
+}
+
+/// Spawns the app with the OpenAI-compatible assistant configured by `config` (say, pointing
+/// at a [`openai::FakeModel`]).
+pub async fn spawn_app_with_model(config: OpenAiConfig) -> TestApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let responder = OpenAiResponder::new(config).expect("the HTTP client starts");
+    let state = AppState::new(Arc::new(MemoryStore::new(clock)), Arc::new(responder));
+    spawn_state(state, None).await
 }
 
 /// The store behind every app spawned without one of its own: the memory store, or with
-/// `CHATGATE_TEST_STORE=postgres` a PostgreSQL store in a fresh schema, so the behaviour
-/// suites run against both (`.ci/run` does the second pass).
-async fn default_store(clock: Arc<dyn Clock>) -> (Arc<dyn Store>, Option<TestSchema>) {
+/// `CHATGATE_TEST_STORE=postgres` a PostgreSQL store in a fresh schema (dropped with the
+/// store), so the behaviour suites run against both (`.ci/run` does the second pass).
+async fn default_store(clock: Arc<dyn Clock>) -> Arc<dyn Store> {
     if std::env::var("CHATGATE_TEST_STORE").is_ok_and(|s| s == "postgres") {
         let schema = TestSchema::create()
             .await
@@ -137,46 +152,69 @@ async fn default_store(clock: Arc<dyn Clock>) -> (Arc<dyn Store>, Option<TestSch
             ..chatgate::store::PostgresSettings::default()
         };
         let store = schema.store_with_settings(settings, clock).await;
-        return (Arc::new(store), Some(schema));
+        return Arc::new(store.owning(schema));
     }
-    (Arc::new(MemoryStore::new(clock)), None)
+    Arc::new(MemoryStore::new(clock))
 }
 
-async fn system_state() -> (AppState, Option<TestSchema>) {
+async fn system_state() -> AppState {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (store, schema) = default_store(clock.clone()).await;
-    (state(store, clock), schema)
+    state(default_store(clock.clone()).await, clock)
 }
 
 fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
     AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
 }
 
-async fn spawn_state(
+/// Spawns the app with `responder` as its assistant.
+pub async fn spawn_app_with_responder(responder: Arc<dyn Responder>) -> TestApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock));
+    spawn_state(AppState::new(store, responder), None).await
+}
+
+/// Spawns the app with the given HTTP connection timeouts.
+pub async fn spawn_app_with_server(settings: ServerSettings) -> TestApp {
+    spawn_serving(system_state().await, None, settings).await
+}
+
+async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {
+    spawn_serving(state, manual, ServerSettings::default()).await
+}
+
+async fn spawn_serving(
     state: AppState,
     manual: Option<Arc<ManualClock>>,
-    schema: Option<TestSchema>,
+    settings: ServerSettings,
 ) -> TestApp {
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let readiness = state.readiness.clone();
+    let loopback = std::net::Ipv4Addr::LOCALHOST.into();
+    let listener = server::bind(loopback, 0).await.expect("bind port 0");
     let address = listener.local_addr().expect("bound address");
     let (stop, stopped) = oneshot::channel::<()>();
-    let shutdown = sockets.shutdown_on(async {
+    let shutdown = async {
         let _ = stopped.await;
-    });
-    let server = tokio::spawn(app::serve(listener, app::router(state), shutdown));
+    };
+    let server = tokio::spawn(app::serve(
+        listener,
+        state,
+        settings,
+        shutdown,
+        SHUTDOWN_TIMEOUT,
+    ));
     TestApp {
         address,
         client: reqwest::Client::new(),
         service,
         edge,
         sockets,
+        readiness,
         clock: manual,
         stop: Some(stop),
         server: Some(server),
-        schema,
     }
 }
 
@@ -201,17 +239,24 @@ impl TestApp {
         self.edge.tracked_clients()
     }
 
-    /// Stops the server gracefully and waits for it and every socket to finish.
-    pub async fn shutdown(mut self) {
+    /// Starts a graceful stop (as SIGTERM does) without waiting for it: the listener closes,
+    /// requests in flight go on.
+    pub fn begin_shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the server gracefully and waits for it and every socket to finish.
+    pub async fn shutdown(mut self) {
+        self.begin_shutdown();
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ran");
+            let in_time = server.await.expect("server task");
+            assert!(
+                in_time,
+                "requests and sockets finish within the shutdown timeout"
+            );
         }
-        tokio::time::timeout(std::time::Duration::from_secs(10), self.sockets.drained())
-            .await
-            .expect("every socket closes within the drain time");
     }
 }
 

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::TestApp;
+use super::quotes::set_aside_request_id;
 
 /// A REST answer: status, headers and the JSON body (`Value::Null` when the body is empty).
 #[derive(Debug)]
@@ -69,11 +70,13 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body is readable");
-        let body = if text.is_empty() {
+        let mut body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
         };
+        let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
+        set_aside_request_id(status.as_u16(), request_id, &mut body);
         RestReply {
             status,
             headers,

@@ -59,7 +59,8 @@ async fn join(server: &Server, conversation: &str) -> Socket {
     socket
 }
 
-/// The next JSON text frame, failing the test after 20 s.
+/// The next JSON text frame that is not a piece of a reply being written, failing the test
+/// after 20 s.
 async fn next_frame(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(20), socket.next())
@@ -68,7 +69,10 @@ async fn next_frame(socket: &mut Socket) -> Value {
             .expect("the socket is open")
             .expect("a readable frame");
         if let Message::Text(text) = frame {
-            return serde_json::from_str(&text).expect("JSON frames");
+            let frame: Value = serde_json::from_str(&text).expect("JSON frames");
+            if frame["type"] != "delta" {
+                return frame;
+            }
         }
     }
 }

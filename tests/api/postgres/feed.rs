@@ -108,6 +108,7 @@ async fn messages_reach_the_other_instance_by_position_with_their_full_content()
     let mut there = subscribe(&other.feed(), Topic::Conversation(conversation.id));
     // Far beyond a notification's 8000 bytes: announced by id, loaded by the listener.
     let long = NewMessage {
+        id: uuid::Uuid::new_v4(),
         role: Role::User,
         content: MessageContent::parse("🦀".repeat(32_000)).unwrap(),
         metadata: Metadata::new(),

@@ -275,6 +275,7 @@ async fn metadata_and_long_content_read_back_exactly_as_written() {
         .append_message(
             conversation.id,
             NewMessage {
+                id: uuid::Uuid::new_v4(),
                 role: Role::User,
                 content: MessageContent::parse(content.clone()).unwrap(),
                 metadata: metadata.clone(),

@@ -69,6 +69,7 @@ pub fn new_conversation(user: &str) -> NewConversation {
 
 pub fn new_message(role: Role, content: &str) -> NewMessage {
     NewMessage {
+        id: uuid::Uuid::new_v4(),
         role,
         content: MessageContent::parse(content.into()).expect("valid content"),
         metadata: Metadata::new(),

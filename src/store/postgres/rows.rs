@@ -23,6 +23,7 @@ pub const CONVERSATION_COLUMNS: &str = "id, user_id, metadata::text AS metadata,
 pub const MESSAGE_COLUMNS: &str = "id, conversation_id, position, role::text AS role, content, \
      metadata::text AS metadata, created_at";
 
+/// A `chats` row as [`CHAT_COLUMNS`] selects it.
 #[derive(Debug, FromRow)]
 pub struct ChatRow {
     pub id: Uuid,
@@ -36,6 +37,7 @@ pub struct ChatRow {
     pub version: i64,
 }
 
+/// A `conversations` row as [`CONVERSATION_COLUMNS`] selects it.
 #[derive(Debug, FromRow)]
 pub struct ConversationRow {
     pub id: Uuid,
@@ -46,6 +48,7 @@ pub struct ConversationRow {
     pub message_count: i64,
 }
 
+/// A `messages` row as [`MESSAGE_COLUMNS`] selects it.
 #[derive(Debug, FromRow)]
 pub struct MessageRow {
     pub id: Uuid,

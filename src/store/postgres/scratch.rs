@@ -40,6 +40,7 @@ pub fn quick_settings() -> PostgresSettings {
 
 /// A schema of its own for one test, dropped on drop.
 pub struct ScratchSchema {
+    /// `cg_test_<pid>_<n>`.
     pub name: String,
     server: PgConnectOptions,
 }

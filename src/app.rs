@@ -26,7 +26,7 @@ use crate::request_id;
 use crate::rest;
 use crate::server::{self, ServerSettings};
 use crate::service::ChatService;
-use crate::store::{MemoryStore, Store};
+use crate::store::{MemoryStore, PostgresStore, Store};
 use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
 
 /// Everything handlers share; cheap to clone.
@@ -105,13 +105,18 @@ impl AppState {
         self
     }
 
-    /// State as the configuration asks for.
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    /// State as the configuration asks for: with `--database-url`, the PostgreSQL store
+    /// (connected and migrated before this returns), else the memory store.
+    pub async fn from_config(config: &Config) -> Result<Self, String> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        if config.database_url.is_some() {
-            return Err("the PostgreSQL store is not available in this build yet".into());
-        }
-        let store = Arc::new(MemoryStore::new(clock.clone()));
+        let store: Arc<dyn Store> = match &config.database_url {
+            Some(url) => Arc::new(
+                PostgresStore::connect(url, clock.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => Arc::new(MemoryStore::new(clock.clone())),
+        };
         let responder: Arc<dyn Responder> = match config.assistant {
             AssistantKind::Builtin => Arc::new(BuiltinResponder::new(clock)),
             AssistantKind::Openai => {
@@ -261,7 +266,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
     crate::capacity::fit_to_open_files(&mut config);
-    let state = AppState::from_config(&config)?;
+    let state = AppState::from_config(&config).await?;
     let listener = server::bind(config.host, config.port).await?;
     let address = listener.local_addr()?;
     let shown_host = if address.ip().is_unspecified() {

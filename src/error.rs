@@ -48,6 +48,28 @@ impl ErrorCode {
         }
     }
 
+    /// The code whose wire string is `wire`, as [`as_str`](Self::as_str) writes it (say, read
+    /// back from a database notification).
+    pub fn from_wire(wire: &str) -> Option<Self> {
+        Some(match wire {
+            "VALIDATION_ERROR" => Self::ValidationError,
+            "UNAUTHORIZED" => Self::Unauthorized,
+            "NOT_FOUND" => Self::NotFound,
+            "METHOD_NOT_ALLOWED" => Self::MethodNotAllowed,
+            "PAYLOAD_TOO_LARGE" => Self::PayloadTooLarge,
+            "UNSUPPORTED_MEDIA_TYPE" => Self::UnsupportedMediaType,
+            "REQUEST_TIMEOUT" => Self::RequestTimeout,
+            "RATE_LIMITED" => Self::RateLimited,
+            "INTERNAL_ERROR" => Self::InternalError,
+            "SERVICE_UNAVAILABLE" => Self::ServiceUnavailable,
+            "ASSISTANT_UNAVAILABLE" => Self::AssistantUnavailable,
+            "GRAPHQL_PARSE_FAILED" => Self::GraphqlParseFailed,
+            "GRAPHQL_VALIDATION_FAILED" => Self::GraphqlValidationFailed,
+            "SUBSCRIPTION_LAGGED" => Self::SubscriptionLagged,
+            _ => return None,
+        })
+    }
+
     /// The HTTP status an answer with this code carries.
     pub fn http_status(self) -> StatusCode {
         match self {
@@ -248,6 +270,30 @@ mod tests {
             AppError::not_found("chat").envelope(),
             json!({"error": {"code": "NOT_FOUND", "message": "chat not found", "details": {}}})
         );
+    }
+
+    #[test]
+    fn every_wire_string_reads_back_as_its_code() {
+        let codes = [
+            ErrorCode::ValidationError,
+            ErrorCode::Unauthorized,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RequestTimeout,
+            ErrorCode::RateLimited,
+            ErrorCode::InternalError,
+            ErrorCode::ServiceUnavailable,
+            ErrorCode::AssistantUnavailable,
+            ErrorCode::GraphqlParseFailed,
+            ErrorCode::GraphqlValidationFailed,
+            ErrorCode::SubscriptionLagged,
+        ];
+        for code in codes {
+            assert_eq!(ErrorCode::from_wire(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_wire("not_found"), None);
     }
 
     #[test]

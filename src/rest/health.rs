@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -52,22 +55,40 @@ pub async fn health(State(Started(started)): State<Started>) -> Json<HealthView>
     tag = "health",
     responses(
         (status = 200, description = "The store answered", body = DbHealthView),
-        (status = 503, description = "The store did not answer", body = super::openapi::ErrorEnvelope)
+        (status = 503, description = "The store did not answer", body = DbDownView)
     )
 )]
-pub async fn health_db(State(service): State<ChatService>) -> AppResult<Json<DbHealthView>> {
+pub async fn health_db(State(service): State<ChatService>) -> Response {
     let start = Instant::now();
     if service.ping_store().await.is_err() {
-        return Err(
-            AppError::new(ErrorCode::ServiceUnavailable, "the database is unreachable")
-                .with_details(serde_json::json!({ "database": "disconnected" })),
-        );
+        let error = AppError::new(ErrorCode::ServiceUnavailable, "the database is unreachable")
+            .with_details(serde_json::json!({ "database": "disconnected" }));
+        let body = DbDownView {
+            status: "error",
+            database: "disconnected",
+            error: error.envelope()["error"].take(),
+        };
+        return (error.code().http_status(), Json(body)).into_response();
     }
-    Ok(Json(DbHealthView {
+    Json(DbHealthView {
         status: "ok",
         database: "connected",
         latency: whole_millis(start.elapsed()),
-    }))
+    })
+    .into_response()
+}
+
+/// `GET /health/db` while the store does not answer: the error envelope, plus the health
+/// fields a monitor reads (`status` is `error`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DbDown)]
+pub struct DbDownView {
+    /// `error`.
+    pub status: &'static str,
+    /// `disconnected`.
+    pub database: &'static str,
+    #[schema(value_type = super::openapi::ErrorBody)]
+    pub error: serde_json::Value,
 }
 
 /// Whether a load balancer should send this instance traffic: the store answers and the

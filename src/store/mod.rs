@@ -9,6 +9,7 @@
 #[cfg(test)]
 mod conformance;
 mod memory;
+mod postgres;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -21,6 +22,9 @@ use crate::error::AppResult;
 use crate::events::{ChangeFeed, Transient};
 
 pub use memory::MemoryStore;
+#[doc(hidden)]
+pub use postgres::scratch;
+pub use postgres::{ConnectError, PostgresSettings, PostgresStore};
 
 /// The outcome of an update: a no-op moves no version and no timestamp, and is not an event.
 #[derive(Debug, Clone, PartialEq)]

@@ -34,6 +34,7 @@ mod null_propagation;
 mod oversized_requests;
 mod pagination;
 mod playground;
+mod postgres;
 mod readiness;
 mod request_ids;
 mod rest_chat_lists;

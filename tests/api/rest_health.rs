@@ -126,11 +126,15 @@ async fn health_db_answers_503_when_the_store_is_unreachable() {
     let reply = app.get("/health/db").await;
     assert_eq!(
         reply.body,
-        json!({"error": {
-            "code": "SERVICE_UNAVAILABLE",
-            "message": "the database is unreachable",
-            "details": {"database": "disconnected"}
-        }})
+        json!({
+            "status": "error",
+            "database": "disconnected",
+            "error": {
+                "code": "SERVICE_UNAVAILABLE",
+                "message": "the database is unreachable",
+                "details": {"database": "disconnected"}
+            }
+        })
     );
     assert_eq!(reply.status, 503);
     // The process itself is still up.

@@ -176,4 +176,19 @@ async fn next_change(rx: &mut TopicReceiver) -> Change {
     (*change).clone()
 }
 
+/// The next change on `rx` numbered past `last` (a position or version) on its topic. A
+/// backend whose feed trails its commits (a database's notifications) may still deliver changes
+/// committed before the subscription; they carry numbers up to `last` and are skipped, as live
+/// streams skip them.
+async fn next_change_after(rx: &mut TopicReceiver, last: u64) -> Change {
+    loop {
+        let change = next_change(rx).await;
+        match change.order_on(rx.topic()) {
+            Some(number) if number <= last => continue,
+            _ => return change,
+        }
+    }
+}
+
 store_conformance!(memory, |clock| async move { Some(MemoryStore::new(clock)) });
+store_conformance!(postgres, crate::store::scratch::ScratchSchema::fresh_store);

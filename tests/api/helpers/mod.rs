@@ -5,6 +5,9 @@ pub mod binary;
 mod graphql;
 pub mod openai;
 pub mod ordered_json;
+pub mod pg_cluster;
+pub mod pg_proxy;
+pub mod postgres;
 pub mod quotes;
 mod rest;
 pub mod schema_facts;
@@ -23,6 +26,8 @@ use chatgate::service::ChatService;
 use chatgate::store::{MemoryStore, Store};
 use chatgate::ws::{SocketAuth, SocketSettings, Sockets};
 use tokio::sync::oneshot;
+
+use postgres::TestSchema;
 
 pub use graphql::GraphqlReply;
 pub use rest::RestReply;
@@ -70,13 +75,13 @@ pub fn manual_clock() -> Arc<ManualClock> {
 
 /// Spawns the app with the system clock.
 pub async fn spawn_app() -> TestApp {
-    spawn_state(system_state(), None).await
+    spawn_state(system_state().await, None).await
 }
 
 /// Spawns the app with a manual clock starting at [`START`].
 pub async fn spawn_app_with_clock() -> TestApp {
     let clock = manual_clock();
-    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let store = default_store(clock.clone()).await;
     spawn_state(state(store, clock.clone()), Some(clock)).await
 }
 
@@ -88,17 +93,17 @@ pub async fn spawn_app_with_store(store: Arc<dyn Store>, clock: Arc<ManualClock>
 
 /// Spawns the app behind the given edge (rate limit, CORS, API keys).
 pub async fn spawn_app_with_edge(edge: Edge) -> TestApp {
-    spawn_state(system_state().with_edge(edge), None).await
+    spawn_state(system_state().await.with_edge(edge), None).await
 }
 
 /// Spawns the app with other GraphQL query limits (depth and cost).
 pub async fn spawn_app_with_query_limits(limits: QueryLimits) -> TestApp {
-    spawn_state(system_state().with_query_limits(limits), None).await
+    spawn_state(system_state().await.with_query_limits(limits), None).await
 }
 
 /// Spawns the app with the given socket settings (cap, ping interval, init timeout).
 pub async fn spawn_app_with_sockets(settings: SocketSettings) -> TestApp {
-    spawn_state(system_state().with_socket_settings(settings), None).await
+    spawn_state(system_state().await.with_socket_settings(settings), None).await
 }
 
 /// Spawns the app with the given socket authentication hook and socket settings.
@@ -107,6 +112,7 @@ pub async fn spawn_app_with_socket_auth(
     settings: SocketSettings,
 ) -> TestApp {
     let state = system_state()
+        .await
         .with_socket_settings(settings)
         .with_socket_auth(auth);
     spawn_state(state, None).await
@@ -115,6 +121,7 @@ pub async fn spawn_app_with_socket_auth(
 /// Spawns the app behind `edge` (whose keys the sockets check too) with these socket settings.
 pub async fn spawn_app_with_edge_and_sockets(edge: Edge, settings: SocketSettings) -> TestApp {
     let state = system_state()
+        .await
         .with_socket_settings(settings)
         .with_edge(edge);
     spawn_state(state, None).await
@@ -129,9 +136,30 @@ pub async fn spawn_app_with_model(config: OpenAiConfig) -> TestApp {
     spawn_state(state, None).await
 }
 
-fn system_state() -> AppState {
+/// The store behind every app spawned without one of its own: the memory store, or with
+/// `CHATGATE_TEST_STORE=postgres` a PostgreSQL store in a fresh schema (dropped with the
+/// store), so the behaviour suites run against both (`.ci/run` does the second pass).
+async fn default_store(clock: Arc<dyn Clock>) -> Arc<dyn Store> {
+    if std::env::var("CHATGATE_TEST_STORE").is_ok_and(|s| s == "postgres") {
+        let schema = TestSchema::create()
+            .await
+            .expect("CHATGATE_TEST_STORE=postgres needs a reachable PostgreSQL");
+        // Bursts of hundreds of parallel requests on a busy test machine may queue for a
+        // connection longer than production would let them.
+        let settings = chatgate::store::PostgresSettings {
+            acquire_timeout: std::time::Duration::from_secs(20),
+            operation_timeout: std::time::Duration::from_secs(25),
+            ..chatgate::store::PostgresSettings::default()
+        };
+        let store = schema.store_with_settings(settings, clock).await;
+        return Arc::new(store.owning(schema));
+    }
+    Arc::new(MemoryStore::new(clock))
+}
+
+async fn system_state() -> AppState {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    state(Arc::new(MemoryStore::new(clock.clone())), clock)
+    state(default_store(clock.clone()).await, clock)
 }
 
 fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
@@ -147,7 +175,7 @@ pub async fn spawn_app_with_responder(responder: Arc<dyn Responder>) -> TestApp 
 
 /// Spawns the app with the given HTTP connection timeouts.
 pub async fn spawn_app_with_server(settings: ServerSettings) -> TestApp {
-    spawn_serving(system_state(), None, settings).await
+    spawn_serving(system_state().await, None, settings).await
 }
 
 async fn spawn_state(state: AppState, manual: Option<Arc<ManualClock>>) -> TestApp {

@@ -35,6 +35,13 @@ pub struct Config {
     /// Requests per minute per client (an IPv4 address or an IPv6 /64); 0 turns limiting off.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 100)]
     pub rate_limit: u32,
+    /// Count the rate limit in this Redis (`redis://…`), shared by every instance using it;
+    /// unset: each instance counts alone.
+    #[arg(long, env = "RATE_LIMIT_REDIS_URL", hide_env_values = true)]
+    pub rate_limit_redis_url: Option<String>,
+    /// Prefix of the rate limit's Redis keys; instances with the same prefix count together.
+    #[arg(long, env = "RATE_LIMIT_REDIS_PREFIX", default_value = crate::edge::rate_limit::DEFAULT_PREFIX)]
+    pub rate_limit_redis_prefix: String,
     /// Comma-separated allowed CORS origins.
     #[arg(long, env = "CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -141,6 +148,8 @@ mod tests {
         assert_eq!(c.cors_origins, vec!["*"]);
         assert!(!crate::edge::api_keys::ApiKeys::new(c.api_keys.clone()).enabled());
         assert!(!c.trust_proxy && c.database_url.is_none());
+        assert!(c.rate_limit_redis_url.is_none());
+        assert_eq!(c.rate_limit_redis_prefix, "chatgate:ratelimit:");
         assert_eq!(
             (c.assistant, c.log_format),
             (AssistantKind::Builtin, LogFormat::Pretty)
@@ -183,5 +192,21 @@ mod tests {
         assert_eq!(c.api_keys, vec!["a", "b"]);
         assert!(c.trust_proxy);
         assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_rate_limit_redis_settings_come_from_flags() {
+        let c = Config::parse_from([
+            "chatgate",
+            "--rate-limit-redis-url",
+            "redis://cache.internal:6380/2",
+            "--rate-limit-redis-prefix",
+            "staging:rl:",
+        ]);
+        assert_eq!(
+            c.rate_limit_redis_url.as_deref(),
+            Some("redis://cache.internal:6380/2")
+        );
+        assert_eq!(c.rate_limit_redis_prefix, "staging:rl:");
     }
 }

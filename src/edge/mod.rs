@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
 use api_keys::ApiKeys;
 pub use head_limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
-use rate_limit::{Backend, DEFAULT_MAX_CLIENTS, Limiter, RedisSettings};
+use rate_limit::{Backend, DEFAULT_MAX_CLIENTS, Limiter};
 
 /// How long a request may take, reading its body included, before it is answered 408.
 /// Generous for the slowest operation (a message with an assistant backend's reply) while still
@@ -56,7 +56,7 @@ impl Edge {
     /// The edge as configured. With a Redis URL for the rate limit, Redis is tried once before
     /// this returns; fails only for a Redis URL that is not usable.
     pub async fn from_config(config: &Config) -> Result<Self, String> {
-        let limiter = match (config.rate_limit, &config.rate_limit_redis_url) {
+        let limiter = match (config.rate_limit, config.rate_limit_redis()) {
             (0, redis) => {
                 if redis.is_some() {
                     tracing::info!("rate limiting is off; the rate limit's Redis URL is unused");
@@ -64,8 +64,7 @@ impl Edge {
                 None
             }
             (limit, None) => Some(Limiter::local(limit, DEFAULT_MAX_CLIENTS)),
-            (limit, Some(url)) => {
-                let settings = RedisSettings::new(url, &config.rate_limit_redis_prefix);
+            (limit, Some(settings)) => {
                 Some(Limiter::with_redis(limit, DEFAULT_MAX_CLIENTS, settings).await?)
             }
         };

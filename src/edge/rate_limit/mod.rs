@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 pub use local::RateLimiter;
 pub use shared::{
-    DEFAULT_CALL_TIMEOUT, DEFAULT_PREFIX, RedisSettings, RedisWindow, WindowClock, index_key,
+    DEFAULT_CALL_TIMEOUT_MS, DEFAULT_PREFIX, RedisSettings, RedisWindow, WindowClock, index_key,
     log_key,
 };
 

@@ -22,8 +22,9 @@ use super::{Decision, WINDOW_MS, client_key};
 /// The key prefix used unless `RATE_LIMIT_REDIS_PREFIX` names another.
 pub const DEFAULT_PREFIX: &str = "chatgate:ratelimit:";
 
-/// How long one request waits for Redis before it is decided locally.
-pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_millis(100);
+/// How many milliseconds one request waits for Redis before it is decided locally, unless
+/// `RATE_LIMIT_REDIS_TIMEOUT_MS` says otherwise.
+pub const DEFAULT_CALL_TIMEOUT_MS: u64 = 100;
 
 /// The script every request runs.
 const WINDOW_SCRIPT: &str = include_str!("window.lua");
@@ -61,7 +62,7 @@ impl RedisSettings {
         Self {
             url: url.into(),
             prefix: prefix.into(),
-            call_timeout: DEFAULT_CALL_TIMEOUT,
+            call_timeout: Duration::from_millis(DEFAULT_CALL_TIMEOUT_MS),
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(5),
             clock: WindowClock::Redis,

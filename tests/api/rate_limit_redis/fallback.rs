@@ -101,7 +101,12 @@ async fn a_killed_redis_is_left_and_counted_in_again_once_it_is_back() {
         return;
     };
     let log = log_key(DEFAULT_PREFIX, "127.0.0.1");
-    let mut server = start(&[("RATE_LIMIT_REDIS_URL", &redis.url())]).await;
+    // Patient calls: on a busy machine a slow answer would count as Redis being away.
+    let mut server = start(&[
+        ("RATE_LIMIT_REDIS_URL", &redis.url()),
+        ("RATE_LIMIT_REDIS_TIMEOUT_MS", "2000"),
+    ])
+    .await;
     assert!(
         server
             .startup
@@ -149,6 +154,8 @@ async fn a_redis_that_stops_answering_does_not_hold_requests_up() {
         return;
     };
     let settings = RedisSettings {
+        // Long enough that a busy machine does not pass for a hung Redis before the pause.
+        call_timeout: Duration::from_secs(1),
         retry_min: Duration::from_millis(50),
         retry_max: Duration::from_millis(200),
         ..RedisSettings::new(redis.url(), DEFAULT_PREFIX)
@@ -191,5 +198,13 @@ async fn a_redis_that_stops_answering_does_not_hold_requests_up() {
         redis.zcard(&log).await,
         before + 1,
         "counted in Redis again"
+    );
+
+    app.readiness.start_draining();
+    assert_eq!(
+        get("/health/ready")
+            .await
+            .expect_error(503, "SERVICE_UNAVAILABLE"),
+        json!({"draining": true, "database": "connected", "rateLimit": "redis"})
     );
 }

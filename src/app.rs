@@ -47,6 +47,12 @@ impl FromRef<AppState> for Readiness {
     }
 }
 
+impl FromRef<AppState> for Edge {
+    fn from_ref(state: &AppState) -> Self {
+        state.edge.clone()
+    }
+}
+
 impl FromRef<AppState> for Sockets {
     fn from_ref(state: &AppState) -> Self {
         state.sockets.clone()
@@ -138,7 +144,7 @@ impl AppState {
         Ok(Self::new(store, responder)
             .with_query_limits(config.query_limits())
             .with_socket_settings(sockets)
-            .with_edge(Edge::from_config(config)))
+            .with_edge(Edge::from_config(config).await?))
     }
 }
 

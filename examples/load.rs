@@ -3,7 +3,7 @@
 //!
 //! - `load baseline <port>`: a bare axum server answering every request with the same small
 //!   JSON object, the yardstick each scenario's CPU time per request is compared with. It runs
-//!   on the same runtime, allocator and HTTP stack as chatgate, with none of its work.
+//!   on the same runtime, allocator (mimalloc) and HTTP stack as chatgate, with none of its work.
 //! - `load seed <base url> <dir>`: fills a running chatgate over its REST API with 10,000 chats
 //!   and 1,000 conversations of 20 messages, and writes their ids, one a line, to
 //!   `<dir>/chat_ids.txt` and `<dir>/conversation_ids.txt` for the load generator's scripts.
@@ -36,11 +36,20 @@ const IN_FLIGHT: usize = 32;
 const FIXED_JSON: &str =
     r#"{"data":{"chat":{"id":"0b7ab1a2-3c4d-4e5f-8a9b-0c1d2e3f4a5b","title":"Weekly sync"}}}"#;
 
+/// The allocator chatgate's binary uses, so the baseline differs from it only in the work done.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let usage = "usage: load baseline <port> | load seed <base url> <dir>";
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["baseline", port] => baseline(port.parse().expect(usage)).await,
         ["seed", url, dir] => seed(url.trim_end_matches('/'), Path::new(dir)).await,
         _ => {
@@ -59,7 +68,9 @@ async fn baseline(port: u16) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("the baseline's port is free");
-    axum::serve(listener, app).await.expect("the baseline serves");
+    axum::serve(listener, app)
+        .await
+        .expect("the baseline serves");
 }
 
 /// Seeds chats, conversations and messages, and writes the ids.

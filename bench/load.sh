@@ -12,7 +12,8 @@
 #
 # Environment: DURATION (seconds per scenario, default 10), CONNECTIONS (default 64),
 # SERVER_CPU / CLIENT_CPU (default 1 / 0), PORT / BASELINE_PORT (default 8171 / 8172),
-# OUT (where seeded ids and server output go, default a fresh temporary folder).
+# OUT (where seeded ids and server output go, default a fresh temporary folder), CHATGATE (the
+# server binary, default the release build; another build of chatgate to compare with).
 # Logging stays at chatgate's default (info, every request logged) unless RUST_LOG says
 # otherwise; its output goes to /dev/null. Rate limiting is off (`--rate-limit 0`): one client
 # address sends every request.
@@ -26,6 +27,7 @@ CLIENT_CPU=${CLIENT_CPU:-0}
 PORT=${PORT:-8171}
 BASELINE_PORT=${BASELINE_PORT:-8172}
 OUT=${OUT:-$(mktemp -d /tmp/chatgate-load.XXXXXX)}
+CHATGATE=${CHATGATE:-target/release/chatgate}
 ALL=(baseline-get baseline-post rest-get rest-list rest-create rest-toggle rest-messages
   rest-post-message gql-chat-var gql-chats gql-chat-literal)
 SCENARIOS=("$@")
@@ -52,7 +54,7 @@ wait_port() {
   exit 1
 }
 
-taskset -c "$SERVER_CPU" target/release/chatgate --host 127.0.0.1 --port "$PORT" \
+taskset -c "$SERVER_CPU" "$CHATGATE" --host 127.0.0.1 --port "$PORT" \
   --rate-limit 0 >/dev/null 2>"$OUT/chatgate.err" &
 CHATGATE=$!
 PIDS+=("$CHATGATE")

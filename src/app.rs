@@ -29,9 +29,14 @@ use crate::service::ChatService;
 use crate::store::{MemoryStore, PostgresStore, Store};
 use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
 
-/// Everything handlers share; cheap to clone.
+/// Everything handlers share, behind one `Arc`: axum clones the state for every request, so a
+/// clone is one reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+/// What [`AppState`] holds; read through it (`state.service`).
+#[derive(Clone)]
+pub struct AppParts {
     pub service: ChatService,
     pub schema: ChatSchema,
     pub edge: Edge,
@@ -39,6 +44,14 @@ pub struct AppState {
     pub sockets: Sockets,
     /// Turns `/health/ready` to 503 as shutdown starts.
     pub readiness: Readiness,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for Readiness {
@@ -77,37 +90,44 @@ impl AppState {
         let service = ChatService::new(store, responder);
         let schema = graphql::build_schema(service.clone(), QueryLimits::default());
         let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
-        Self {
+        Self(Arc::new(AppParts {
             service,
             schema,
             edge: Edge::default(),
             sockets,
             readiness: Readiness::default(),
-        }
+        }))
+    }
+
+    fn parts(&mut self) -> &mut AppParts {
+        Arc::make_mut(&mut self.0)
     }
 
     /// The same state behind another edge (rate limit, CORS, keys); sockets check its keys.
     pub fn with_edge(mut self, edge: Edge) -> Self {
         let auth: Arc<dyn SocketAuth> = Arc::new(edge.keys().clone());
-        self.edge = edge;
+        self.parts().edge = edge;
         self.with_socket_auth(auth)
     }
 
     /// The same state with other socket settings (a cap, a ping interval, an init timeout).
     pub fn with_socket_settings(mut self, settings: SocketSettings) -> Self {
-        self.sockets = Sockets::new(settings, self.sockets.auth().clone());
+        let auth = self.sockets.auth().clone();
+        self.parts().sockets = Sockets::new(settings, auth);
         self
     }
 
     /// The same state with other GraphQL query limits (depth and cost).
     pub fn with_query_limits(mut self, limits: QueryLimits) -> Self {
-        self.schema = graphql::build_schema(self.service.clone(), limits);
+        let service = self.service.clone();
+        self.parts().schema = graphql::build_schema(service, limits);
         self
     }
 
     /// The same state with another socket authentication hook.
     pub fn with_socket_auth(mut self, auth: Arc<dyn SocketAuth>) -> Self {
-        self.sockets = Sockets::new(self.sockets.settings().clone(), auth);
+        let settings = self.sockets.settings().clone();
+        self.parts().sockets = Sockets::new(settings, auth);
         self
     }
 

@@ -4,6 +4,11 @@ use clap::Parser;
 
 use chatgate::config::Config;
 
+/// A request is mostly short-lived small allocations; mimalloc serves them faster than the
+/// system allocator (BENCHMARKS.md, "Requests over HTTP").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();

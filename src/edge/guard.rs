@@ -1,6 +1,7 @@
 //! The rate-limit and API-key middleware.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -43,7 +44,7 @@ fn client_ip(edge: &Edge, request: &Request) -> Option<IpAddr> {
 }
 
 /// Counts the request against its client's window; refuses it with 429 beyond the limit.
-pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+pub async fn rate_limit(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
     let Some(limiter) = edge.limiter.as_ref() else {
         return next.run(request).await;
     };
@@ -82,7 +83,11 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
 /// With keys configured, refuses a request without a valid key (401) before routing, unless
 /// [`Access::of`] says its route is open; a WebSocket handshake on a socket path may come
 /// without a key (the socket then asks for one) but not with a wrong one.
-pub async fn require_api_key(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+pub async fn require_api_key(
+    State(edge): State<Arc<Edge>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !edge.keys.enabled() {
         return next.run(request).await;
     }

@@ -129,6 +129,8 @@ impl Edge {
     /// can break (declared body length, URI, headers), then the rate limit, then API keys, then
     /// the request timeout, then the JSON shape for every error answer.
     pub fn apply(&self, router: Router) -> Router {
+        // axum clones a middleware's state for every request: share one copy.
+        let shared = Arc::new(self.clone());
         router
             .layer(axum::middleware::from_fn(guard::json_errors))
             .layer(axum::middleware::from_fn_with_state(
@@ -136,11 +138,11 @@ impl Edge {
                 guard::request_timeout,
             ))
             .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
+                shared.clone(),
                 guard::require_api_key,
             ))
             .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
+                shared,
                 guard::rate_limit,
             ))
             .layer(axum::middleware::from_fn(

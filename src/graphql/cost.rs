@@ -1,5 +1,6 @@
 //! What a query costs, and the limit on it: the one place where cost is counted (README,
-//! "Limits"). Checked right after parsing, before validation or anything else runs.
+//! "Limits"). Checked right after parsing, before validation or anything else runs
+//! (`super::pipeline`).
 //!
 //! - Every selected field costs 1, aliases and `__typename` included (async-graphql's own
 //!   complexity count skips `__typename`, which is why this is our own).
@@ -16,9 +17,7 @@
 //! wherever they are spread.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     ExecutableDocument, Field, OperationType, Selection, SelectionSet, VariableDefinition,
 };
@@ -42,45 +41,20 @@ const MAX_WALK_DEPTH: usize = 128;
 /// What async-graphql answers for a query over its complexity limit; we keep its words.
 const TOO_COMPLEX: &str = "Query is too complex.";
 
-/// Refuses, with `GRAPHQL_VALIDATION_FAILED`, every document costing more than its limit.
-pub struct CostLimit {
+/// Refuses, with `GRAPHQL_VALIDATION_FAILED`, a document costing more than `max` with these
+/// variables.
+pub(super) fn check(
+    registry: &Registry,
+    document: &ExecutableDocument,
+    variables: &Variables,
     max: usize,
-}
-
-impl CostLimit {
-    /// A limit of `max`.
-    pub fn new(max: usize) -> Self {
-        Self { max }
+) -> ServerResult<()> {
+    if cost(registry, document, variables) > max {
+        let mut error = ServerError::new(TOO_COMPLEX, None);
+        set_code(&mut error, ErrorCode::GraphqlValidationFailed);
+        return Err(error);
     }
-}
-
-impl ExtensionFactory for CostLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(CostLimitExtension { max: self.max })
-    }
-}
-
-struct CostLimitExtension {
-    max: usize,
-}
-
-#[async_trait::async_trait]
-impl Extension for CostLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if cost(&ctx.schema_env.registry, &document, variables) > self.max {
-            let mut error = ServerError::new(TOO_COMPLEX, None);
-            set_code(&mut error, ErrorCode::GraphqlValidationFailed);
-            return Err(error);
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// The cost of every operation in `document` together.

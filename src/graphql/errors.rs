@@ -1,18 +1,10 @@
 //! How errors look on `/graphql`: every error carries `extensions.code`.
 //!
 //! Resolver errors come from [`AppError`] (which has no `Display`, so `?` always goes through
-//! the conversion here). Parse and validation errors get their codes from the [`ErrorCodes`]
-//! extension; anything left without a code is classified by [`ensure_codes`].
+//! the conversion here). Parse and validation errors get their codes from [`code_parse_error`]
+//! and [`code_validation_errors`] (called by the request pipeline); anything left without a code is classified by [`ensure_codes`].
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    Error, ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{Error, ErrorExtensionValues, ServerError};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::error::{AppError, ErrorCode};
@@ -160,49 +152,25 @@ fn is_nesting_refusal(error: &ServerError) -> bool {
             .starts_with("The recursion depth of the query cannot be greater than")
 }
 
-/// Adds `GRAPHQL_PARSE_FAILED` and `GRAPHQL_VALIDATION_FAILED` codes (validation covers
-/// variable coercion and the depth and complexity limits).
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+/// Gives a parse-stage error its code: `GRAPHQL_VALIDATION_FAILED` (with the depth limit's
+/// words) for a refusal of deep nesting, else `GRAPHQL_PARSE_FAILED` with a one-line syntax
+/// message; an error that has a code already keeps it.
+pub(super) fn code_parse_error(query: &str, mut error: ServerError) -> ServerError {
+    if is_nesting_refusal(&error) {
+        error.message = TOO_DEEP.to_owned();
+        set_code(&mut error, ErrorCode::GraphqlValidationFailed);
+    } else if code_of(&error).is_none() {
+        super::syntax::make_readable(query, &mut error);
+        set_code(&mut error, ErrorCode::GraphqlParseFailed);
     }
+    error
 }
 
-struct ErrorCodesExtension;
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut e| {
-            if is_nesting_refusal(&e) {
-                e.message = TOO_DEEP.to_owned();
-                set_code(&mut e, ErrorCode::GraphqlValidationFailed);
-            } else if code_of(&e).is_none() {
-                super::syntax::make_readable(query, &mut e);
-                set_code(&mut e, ErrorCode::GraphqlParseFailed);
-            }
-            e
-        })
+/// Gives validation errors (variable coercion and the depth limit included)
+/// `GRAPHQL_VALIDATION_FAILED`.
+pub(super) fn code_validation_errors(mut errors: Vec<ServerError>) -> Vec<ServerError> {
+    for error in &mut errors {
+        set_code(error, ErrorCode::GraphqlValidationFailed);
     }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for e in &mut errors {
-                set_code(e, ErrorCode::GraphqlValidationFailed);
-            }
-            errors
-        })
-    }
+    errors
 }

@@ -3,7 +3,7 @@
 //!
 //! Validation reports every problem it finds, so without these a document under the body limit
 //! could ask for hundreds of thousands of errors (`{ chats(a0:1 a1:1 … a99999:1) { total } }`
-//! answers 17 MB). [`Limits`] refuses, with one `GRAPHQL_VALIDATION_FAILED` error:
+//! answers 17 MB). The request pipeline (`super::pipeline`) refuses, with one `GRAPHQL_VALIDATION_FAILED` error:
 //! - before parsing, a document of more than [`MAX_TOKENS`] tokens (a cheap scan; in the spirit
 //!   of Apollo Router's `parser_max_tokens`);
 //! - after parsing, a document with more than [`MAX_ARGUMENTS`] arguments, [`MAX_ALIASES`]
@@ -12,19 +12,10 @@
 //! Whatever passes, a response lists at most [`MAX_ERRORS`] errors and then one more that says
 //! how many were left out, over HTTP and WebSocket alike.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-};
 use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
-use async_graphql::{
-    ErrorExtensionValues, Pos, Positioned, Response, ServerError, ServerResult, Variables,
-};
-use futures::StreamExt;
-use futures::stream::BoxStream;
+use async_graphql::{ErrorExtensionValues, Pos, Positioned, ServerError, ServerResult};
 
 use super::errors::set_code;
 use crate::error::ErrorCode;
@@ -45,54 +36,15 @@ pub const MAX_VARIABLES: usize = 100;
 /// Most errors one response lists; the rest are counted in one final error.
 pub const MAX_ERRORS: usize = 100;
 
-/// The [`Limits`] extension: document bounds before validation, the error cap after.
-pub struct Limits;
-
-impl ExtensionFactory for Limits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Limits)
+/// Refuses, before it is parsed, a document of more than [`MAX_TOKENS`] tokens.
+pub(super) fn check_tokens(query: &str) -> ServerResult<()> {
+    if count_tokens(query, MAX_TOKENS) > MAX_TOKENS {
+        return Err(refusal(
+            format!("Query is too large: more than {MAX_TOKENS} tokens."),
+            None,
+        ));
     }
-}
-
-#[async_trait::async_trait]
-impl Extension for Limits {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        cap_errors(&mut response.errors);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream)
-            .map(|mut response| {
-                cap_errors(&mut response.errors);
-                response
-            })
-            .boxed()
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if count_tokens(query, MAX_TOKENS) > MAX_TOKENS {
-            return Err(refusal(
-                format!("Query is too large: more than {MAX_TOKENS} tokens."),
-                None,
-            ));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        check_counts(&document)?;
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// A refusal by one of the limits: a request error with `GRAPHQL_VALIDATION_FAILED`.
@@ -104,7 +56,7 @@ fn refusal(message: String, pos: Option<Pos>) -> ServerError {
 
 /// Keeps the first [`MAX_ERRORS`] errors and adds one saying how many more there were; it
 /// carries the code of the first one left out.
-fn cap_errors(errors: &mut Vec<ServerError>) {
+pub(super) fn cap_errors(errors: &mut Vec<ServerError>) {
     if errors.len() <= MAX_ERRORS {
         return;
     }
@@ -272,7 +224,7 @@ impl Counts {
 }
 
 /// Refuses a parsed document with too many arguments, aliases or variable definitions.
-fn check_counts(document: &ExecutableDocument) -> ServerResult<()> {
+pub(super) fn check_counts(document: &ExecutableDocument) -> ServerResult<()> {
     let mut counts = Counts::default();
     let mut variables = 0;
     let mut first_variable_over = None;

@@ -3,6 +3,7 @@
 //! Resolvers decode arguments into domain input and call one service operation; errors keep
 //! their codes through the `From<AppError>` conversion in [`errors`].
 
+mod cache;
 pub mod cost;
 mod errors;
 mod http;
@@ -10,6 +11,7 @@ mod introspection;
 mod limits;
 mod loaders;
 mod mutation;
+mod pipeline;
 mod query;
 mod request;
 mod scalars;
@@ -22,16 +24,15 @@ pub mod ws;
 
 use async_graphql::{Context, Schema};
 
-pub use errors::{ErrorCodes, FinishedResponse, finish_response, request_error};
+pub use cache::DocumentCache;
+pub use errors::{FinishedResponse, finish_response, request_error};
 pub use http::{graphql_handler, respond_negotiated};
-use introspection::NoSchemaDescription;
 pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 pub use sdl::sdl;
 pub use subscription::SubscriptionRoot;
-pub use variables::RequiredVariables;
 pub use ws::graphql_get;
 
 use crate::domain::PageRequest;
@@ -72,17 +73,20 @@ pub type ChatSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema around the service, refusing queries beyond `limits` before they run.
 pub fn build_schema(service: ChatService, limits: QueryLimits) -> ChatSchema {
+    build_schema_with_cache(service, limits, DocumentCache::default())
+}
+
+/// [`build_schema`] with a given document cache, so tests can look into it. Every check
+/// chatgate adds to async-graphql's runs in one extension, in the order `pipeline` gives.
+pub fn build_schema_with_cache(
+    service: ChatService,
+    limits: QueryLimits,
+    cache: DocumentCache,
+) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
-        // The cost is measured on what the document limits let through: an extension's
-        // `parse_query` wraps those registered after it, so `Limits` (registered second) counts
-        // tokens before anything parses and checks its bounds before the cost is computed.
-        .extension(cost::CostLimit::new(limits.max_complexity))
-        .extension(limits::Limits)
-        .extension(RequiredVariables)
-        .extension(ErrorCodes)
-        .extension(NoSchemaDescription)
+        .extension(pipeline::Pipeline::new(limits.max_complexity, cache))
         .limit_depth(limits.max_depth)
         .finish()
 }

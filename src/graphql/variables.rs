@@ -6,14 +6,8 @@
 //! It checks presence only; the type of a supplied value is checked by async-graphql's own
 //! validation.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
-use async_graphql::{Positioned, Request, ServerError, ServerResult, Value, Variables};
-use parking_lot::Mutex;
+use async_graphql::{Positioned, ServerError, ServerResult, Value, Variables};
 
 use super::errors::set_code;
 use crate::error::ErrorCode;
@@ -55,50 +49,17 @@ fn missing_variable(operation: &OperationDefinition, variables: &Variables) -> O
         })
 }
 
-/// Refuses requests whose selected operation lacks a required variable.
-pub struct RequiredVariables;
-
-impl ExtensionFactory for RequiredVariables {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequiredVariablesExtension::default())
-    }
-}
-
-/// One per request: remembers the operation name until the document is parsed.
-#[derive(Default)]
-struct RequiredVariablesExtension {
-    operation_name: Mutex<Option<String>>,
-}
-
-#[async_trait::async_trait]
-impl Extension for RequiredVariablesExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let request = next.run(ctx, request).await?;
-        self.operation_name
-            .lock()
-            .clone_from(&request.operation_name);
-        Ok(request)
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let name = self.operation_name.lock().clone();
-        let missing = selected_operation(&document, name.as_deref())
-            .and_then(|operation| missing_variable(&operation.node, variables));
-        match missing {
-            Some(error) => Err(error),
-            None => Ok(document),
-        }
+/// Refuses a request whose selected operation (named `operation_name`, or the only one) lacks
+/// a required variable.
+pub(super) fn check_required(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> ServerResult<()> {
+    match selected_operation(document, operation_name)
+        .and_then(|operation| missing_variable(&operation.node, variables))
+    {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }

@@ -19,6 +19,7 @@ mod graphql_basics;
 mod graphql_chats;
 mod graphql_conversations;
 mod graphql_cost;
+mod graphql_document_cache;
 mod graphql_http;
 mod graphql_limits;
 mod graphql_parse_errors;

@@ -163,6 +163,8 @@ async fn main() {
             started.elapsed()
         );
     }
+    println!("| operation | median | 90th percentile |\n| --- | ---: | ---: |");
+    floors(&store).await;
     run(&store, chats, long).await;
     if std::env::var("CHATGATE_BENCH_DROP").is_ok_and(|v| v == "1") {
         drop(store);
@@ -171,6 +173,32 @@ async fn main() {
             .await
             .expect("dropped");
     }
+}
+
+/// What any write costs before the store does anything: a round trip through the pool, and a
+/// commit that waits for one WAL flush (a one-row insert into a table with no index, trigger
+/// or notification). A write's median minus the flush floor is the store's own work.
+async fn floors(store: &PostgresStore) {
+    let pool = store.pool();
+    sqlx::query("CREATE TABLE IF NOT EXISTS flush_probe (n int)")
+        .execute(pool)
+        .await
+        .expect("the probe table");
+    measure("floor: a round trip (SELECT 1)", |_| async move {
+        sqlx::query("SELECT 1").execute(pool).await.unwrap();
+    })
+    .await;
+    measure("floor: a commit flush (one-row INSERT)", |_| async move {
+        sqlx::query("INSERT INTO flush_probe VALUES (1)")
+            .execute(pool)
+            .await
+            .unwrap();
+    })
+    .await;
+    sqlx::query("TRUNCATE flush_probe")
+        .execute(pool)
+        .await
+        .expect("the probe table empties");
 }
 
 async fn sample_ids(store: &PostgresStore, table: &str) -> Vec<Uuid> {
@@ -183,7 +211,6 @@ async fn sample_ids(store: &PostgresStore, table: &str) -> Vec<Uuid> {
 }
 
 async fn run(store: &PostgresStore, chats: usize, long: usize) {
-    println!("| operation | median | 90th percentile |\n| --- | ---: | ---: |");
     let ids = sample_ids(store, "chats").await;
     let pick = |n: usize| ids[n % ids.len()];
     measure("get chat", |n| async move {

@@ -6,20 +6,24 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); the records go into a schema of their own,
 //! `cg_bench`, seeded in bulk with `generate_series` (the same shape as the memory store's
 //! benchmark fixtures, see `benches/common/mod.rs`) and kept (marked with a comment on the
-//! schema) for the next run with the same counts, unless `CHATGATE_BENCH_DROP=1`. Each operation runs 200 times; the table shows the median and the
-//! 90th percentile. Targets: single-record operations and first pages under 2 ms.
+//! schema) for the next run with the same counts, unless `CHATGATE_BENCH_DROP=1`. Each operation
+//! runs 200 times; the table shows the median and the 90th percentile of wall time, and the CPU
+//! time per run of the database server's process and of this one. Two floors come first: a
+//! round trip, and a commit that waits for one WAL flush. Targets: single-record operations and
+//! first pages under 2 ms.
 //! `CHATGATE_BENCH_SYNCHRONOUS_COMMIT=off` runs the same without waiting for commit flushes.
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chatgate::domain::{
     ChatFilter, ChatPatch, MessageFilter, PageRequest, Priority, Role, SortOrder, SystemClock,
+    Title,
 };
-use chatgate::store::{MessageQuery, PostgresSettings, PostgresStore, Store};
+use chatgate::store::{MessageQuery, PostgresSettings, PostgresStore, Store, Updated};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
 #[path = "../benches/common/mod.rs"]
@@ -78,7 +82,32 @@ fn arg(at: usize, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Median and 90th percentile of `RUNS` runs of `operation`, which gets the run's number.
+/// The pool the store runs on, whose one working connection's server process is watched.
+static POOL: OnceLock<PgPool> = OnceLock::new();
+
+/// CPU time a process has used so far, all its threads (nanoseconds, from `schedstat`).
+fn cpu_nanos(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// The server process behind the pool's working connection.
+async fn backend_pid() -> Option<u32> {
+    let pool = POOL.get()?;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .ok()?;
+    u32::try_from(pid).ok()
+}
+
+/// Median and 90th percentile of `RUNS` runs of `operation`, which gets the run's number, and
+/// the CPU time each run cost the database server's process and this one (load on the machine
+/// stretches wall time far more than CPU time).
 async fn measure<F, Fut>(name: &str, mut operation: F)
 where
     F: FnMut(usize) -> Fut,
@@ -87,16 +116,31 @@ where
     for n in 0..10 {
         operation(n).await;
     }
+    let backend = backend_pid().await;
+    let server_before = backend.and_then(cpu_nanos);
+    let client_before = cpu_nanos(std::process::id());
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
     for n in 0..RUNS {
         let started = Instant::now();
         operation(n).await;
         times.push(started.elapsed());
     }
+    let per_run = |before: Option<u64>, after: Option<u64>| match (before, after) {
+        (Some(before), Some(after)) => {
+            format!("{:.3} ms", (after - before) as f64 / RUNS as f64 / 1e6)
+        }
+        _ => "?".to_owned(),
+    };
+    let client = per_run(client_before, cpu_nanos(std::process::id()));
+    let same_backend = backend.is_some() && backend_pid().await == backend;
+    let server = per_run(
+        server_before.filter(|_| same_backend),
+        backend.and_then(cpu_nanos),
+    );
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     println!(
-        "| {name} | {:.3} ms | {:.3} ms |",
+        "| {name} | {:.3} ms | {:.3} ms | {server} | {client} |",
         ms(times[RUNS / 2]),
         ms(times[RUNS * 9 / 10])
     );
@@ -140,7 +184,13 @@ async fn main() {
         options = options.options([("synchronous_commit", setting.as_str())]);
     }
     let clock = Arc::new(SystemClock);
-    let store = PostgresStore::connect_with(options.clone(), PostgresSettings::default(), clock)
+    // Two connections: the change listener's, and one that serves every operation in turn, so
+    // one server process does the work and its CPU time can be read.
+    let settings = PostgresSettings {
+        max_connections: 2,
+        ..PostgresSettings::default()
+    };
+    let store = PostgresStore::connect_with(options.clone(), settings, clock)
         .await
         .expect("the store opens");
     if !reuse {
@@ -163,6 +213,12 @@ async fn main() {
             started.elapsed()
         );
     }
+    POOL.set(store.pool().clone()).expect("set once");
+    println!(
+        "| operation | median | 90th percentile | server CPU | client CPU |\n\
+         | --- | ---: | ---: | ---: | ---: |"
+    );
+    floors(&store).await;
     run(&store, chats, long).await;
     if std::env::var("CHATGATE_BENCH_DROP").is_ok_and(|v| v == "1") {
         drop(store);
@@ -171,6 +227,32 @@ async fn main() {
             .await
             .expect("dropped");
     }
+}
+
+/// What any write costs before the store does anything: a round trip through the pool, and a
+/// commit that waits for one WAL flush (a one-row insert into a table with no index, trigger
+/// or notification). A write's median minus the flush floor is the store's own work.
+async fn floors(store: &PostgresStore) {
+    let pool = store.pool();
+    sqlx::query("CREATE TABLE IF NOT EXISTS flush_probe (n int)")
+        .execute(pool)
+        .await
+        .expect("the probe table");
+    measure("floor: a round trip (SELECT 1)", |_| async move {
+        sqlx::query("SELECT 1").execute(pool).await.unwrap();
+    })
+    .await;
+    measure("floor: a commit flush (one-row INSERT)", |_| async move {
+        sqlx::query("INSERT INTO flush_probe VALUES (1)")
+            .execute(pool)
+            .await
+            .unwrap();
+    })
+    .await;
+    sqlx::query("TRUNCATE flush_probe")
+        .execute(pool)
+        .await
+        .expect("the probe table empties");
 }
 
 async fn sample_ids(store: &PostgresStore, table: &str) -> Vec<Uuid> {
@@ -183,19 +265,29 @@ async fn sample_ids(store: &PostgresStore, table: &str) -> Vec<Uuid> {
 }
 
 async fn run(store: &PostgresStore, chats: usize, long: usize) {
-    println!("| operation | median | 90th percentile |\n| --- | ---: | ---: |");
     let ids = sample_ids(store, "chats").await;
     let pick = |n: usize| ids[n % ids.len()];
     measure("get chat", |n| async move {
         store.get_chat(pick(n)).await.unwrap().expect("stored");
     })
     .await;
-    measure("update chat (priority)", |n| async move {
-        let patch = ChatPatch {
-            priority: Some(Priority::ALL[n % 3]),
-            ..Default::default()
-        };
-        store.update_chat(pick(n + 1), patch).await.unwrap();
+    // A title never used before, so every update is a change (a no-op writes nothing).
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    let updates = &std::sync::atomic::AtomicUsize::new(0);
+    measure("update chat (title and priority)", |n| {
+        let k = updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            let patch = ChatPatch {
+                title: Some(Title::parse(format!("Renamed {run_id}-{k}")).expect("a title")),
+                priority: Some(Priority::ALL[n % 3]),
+                ..Default::default()
+            };
+            let updated = store.update_chat(pick(n + 1), patch).await.unwrap();
+            assert!(matches!(updated, Updated::Changed(_)), "a change");
+        }
     })
     .await;
     measure("toggle chat", |n| async move {

@@ -62,6 +62,14 @@ macro_rules! text_type {
                 self.0
             }
         }
+
+        /// The checked text, for code written for any of these types (say, a store binding a
+        /// field that may be cleared).
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 

@@ -74,6 +74,21 @@ impl LiveStream {
     }
 }
 
+impl LiveStream {
+    /// The same stream, keeping `guard` as long as the stream lives (say, a registration that
+    /// must end with the subscription).
+    pub fn holding<G: Send + 'static>(self, guard: G) -> Self {
+        let inner = self.inner;
+        let held = futures::stream::unfold((inner, guard), |(mut inner, guard)| async move {
+            let item = futures::StreamExt::next(&mut inner).await?;
+            Some((item, (inner, guard)))
+        });
+        LiveStream {
+            inner: Box::pin(held),
+        }
+    }
+}
+
 impl Stream for LiveStream {
     type Item = LiveItem;
 

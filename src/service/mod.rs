@@ -8,6 +8,7 @@
 
 mod chats;
 mod conversations;
+mod established;
 mod replies;
 mod turns;
 mod writing;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use self::established::Established;
 use self::turns::Turns;
 
 use crate::assistant::Responder;
@@ -52,6 +54,8 @@ pub struct ChatService {
     turns: Arc<Turns>,
     /// The running exchanges, which outlive the requests that started them.
     replies: TaskTracker,
+    /// The live streams whose starting point is fixed, by topic.
+    established: Established,
 }
 
 impl ChatService {
@@ -63,6 +67,7 @@ impl ChatService {
             responder,
             turns: Arc::default(),
             replies: TaskTracker::new(),
+            established: Established::default(),
         }
     }
 
@@ -90,7 +95,8 @@ impl ChatService {
             Some(after) => (self.position_in(id, after).await?, true),
         };
         let stream = LiveStream::conversation(rx, self.store.clone(), id, start, replay);
-        Ok((id, stream))
+        let established = self.established.enter(Topic::Conversation(id));
+        Ok((id, stream.holding(established)))
     }
 
     /// Where message `raw` stands in conversation `conversation_id`.
@@ -110,12 +116,16 @@ impl ChatService {
     pub async fn watch_chats(&self, id: Option<&str>) -> AppResult<LiveStream> {
         let Some(id) = id else {
             let rx = self.feed.subscribe(Topic::AllChats);
-            return Ok(LiveStream::chats(rx, None));
+            let established = self.established.enter(Topic::AllChats);
+            return Ok(LiveStream::chats(rx, None).holding(established));
         };
         let id = require_id(id, "chat")?;
         let rx = self.feed.subscribe(Topic::Chat(id));
         match self.store.get_chat(id).await? {
-            Some(chat) => Ok(LiveStream::chats(rx, Some(chat.version))),
+            Some(chat) => {
+                let established = self.established.enter(Topic::Chat(id));
+                Ok(LiveStream::chats(rx, Some(chat.version)).holding(established))
+            }
             None => Err(AppError::not_found("chat")),
         }
     }
@@ -123,6 +133,12 @@ impl ChatService {
     /// The store's change feed, for tests that wait until a subscription is live.
     pub fn feed(&self) -> &ChangeFeed {
         &self.feed
+    }
+
+    /// How many live streams on `topic` have their starting point fixed, so that every change
+    /// committed from now on reaches them (what tests wait for before they publish).
+    pub fn established_streams(&self, topic: Topic) -> usize {
+        self.established.count(topic)
     }
 
     /// A real round trip to the store, for health checks.

@@ -315,3 +315,11 @@ async fn chats_lists_every_chat_with_all_fields() {
         } } })
     );
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    update_chat_changes_only_the_fields_given_and_moves_updated_at,
+    update_chat_with_null_clears_description_and_user_id,
+    toggle_chat_flips_active_each_time,
+    delete_chat_returns_the_id_and_forgets_the_chat,
+    chats_lists_every_chat_with_all_fields,
+);

@@ -366,3 +366,10 @@ async fn conversation_operations_on_unknown_ids_are_not_found() {
         }
     }
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    metadata_round_trips_exactly_on_conversations_and_messages,
+    conversation_messages_take_limit_offset_order_and_role,
+    conversations_lists_one_users_conversations_newest_first,
+    delete_conversation_removes_it_with_its_messages,
+);

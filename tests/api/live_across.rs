@@ -69,3 +69,7 @@ async fn a_message_posted_over_rest_reaches_graphql_subscribers_and_ws_listeners
         }
     }
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    a_message_posted_over_rest_reaches_graphql_subscribers_and_ws_listeners,
+);

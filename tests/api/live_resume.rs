@@ -326,3 +326,7 @@ async fn resumers_receive_exactly_the_stored_messages_after_their_after_while_ot
         resume_while_others_post(seed).await;
     }
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    message_added_with_after_replays_what_followed_it_then_goes_on_live_in_both_protocols,
+);

@@ -304,3 +304,14 @@ async fn chats_filter_by_active_priority_and_user_id_alone_and_combined() {
         assert_eq!(&got, expected, "{arguments}");
     }
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    limit_zero_returns_no_items_but_the_right_total,
+    a_limit_above_100_is_clamped_to_100_and_shown,
+    has_more_is_offset_plus_returned_below_total,
+    an_offset_past_the_end_gives_an_empty_page,
+    chats_are_in_creation_order_unless_desc_and_ties_keep_it,
+    conversations_are_newest_first_unless_asc,
+    messages_are_oldest_first_unless_desc_and_filter_by_role,
+    chats_filter_by_active_priority_and_user_id_alone_and_combined,
+);

@@ -381,3 +381,13 @@ async fn malformed_and_unknown_ids_are_not_found_on_every_chat_route() {
         json!({"error": {"code": "NOT_FOUND", "message": "chat not found", "details": {}}})
     );
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    create_chat_answers_201_with_the_whole_stored_chat,
+    put_changes_only_the_fields_present_and_moves_updated_at,
+    a_put_that_changes_nothing_keeps_updated_at_and_a_fetched_chat_can_be_sent_back,
+    put_null_clears_description_and_user_id_but_is_refused_for_the_others,
+    toggle_flips_active_each_time_and_needs_no_body,
+    delete_answers_204_then_the_chat_is_gone,
+    malformed_and_unknown_ids_are_not_found_on_every_chat_route,
+);

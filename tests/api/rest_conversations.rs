@@ -284,3 +284,9 @@ async fn every_chatbot_route_also_answers_under_api_v1() {
         .await
         .expect_error(404, "NOT_FOUND");
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    list_conversations_is_newest_first_with_message_counts,
+    a_conversation_embeds_its_latest_100_messages_oldest_first,
+    deleting_a_conversation_deletes_its_messages,
+);

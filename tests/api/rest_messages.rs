@@ -242,3 +242,9 @@ async fn a_message_sent_over_graphql_reads_the_same_over_rest() {
         assert_eq!(rest["conversationId"], conversation);
     }
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    posting_a_message_stores_it_and_the_assistant_reply,
+    messages_list_oldest_first_filters_by_role_and_pages,
+    a_message_sent_over_graphql_reads_the_same_over_rest,
+);

@@ -308,3 +308,11 @@ async fn a_client_complete_stops_the_subscription_and_frees_its_id() {
     let [user, _] = expected_pair(&conversation, &sent);
     assert_eq!(next_data(&mut client, TRANSPORT_WS, "m").await, user);
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    message_added_delivers_both_messages_of_each_send_in_stored_order_in_both_protocols,
+    messages_from_concurrent_senders_arrive_once_each_in_stored_order,
+    chat_changed_sees_create_update_toggle_and_delete_and_one_chat_completes_after_delete,
+    message_added_completes_when_its_conversation_is_deleted,
+    unknown_ids_fail_with_not_found_as_a_result_then_complete,
+);

@@ -158,3 +158,9 @@ async fn milliseconds_are_always_three_digits() {
         at("12:00:00.100")
     );
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    updated_at_moves_a_millisecond_per_change_when_the_clock_stands_still,
+    a_no_op_update_keeps_updated_at,
+    sending_a_message_moves_the_conversations_updated_at_but_not_created_at,
+);

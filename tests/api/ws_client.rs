@@ -289,11 +289,13 @@ pub async fn next_data(client: &mut Client, protocol: &str, id: &str) -> Value {
     message["payload"]["data"].clone()
 }
 
-/// Waits (bounded) until `topic` has at least `count` live receivers at the feed.
+/// Waits (bounded) until `topic` has at least `count` established live streams: subscribed
+/// and with their starting point read, so every change published from now on reaches them
+/// (on a database-backed store, that read takes a moment after the receiver exists).
 pub async fn wait_for_subscribers(app: &TestApp, topic: Topic, count: usize) {
     wait_until(
-        || app.service.feed().receiver_count(topic) >= count,
-        "the subscription to reach the feed",
+        || app.service.established_streams(topic) >= count,
+        "the subscription to be established",
     )
     .await;
 }

@@ -280,3 +280,8 @@ async fn get_ws_without_an_upgrade_is_a_validation_error() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
 }
+
+crate::helpers::postgres::again_on_postgres!(
+    join_subscribes_before_answering_and_pushes_each_new_message_in_the_rest_shape,
+    a_deleted_conversation_is_announced_and_left,
+);

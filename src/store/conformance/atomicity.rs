@@ -144,6 +144,41 @@ pub(crate) async fn concurrent_chat_changes_lose_no_version_and_readers_see_whol
     assert_eq!((end.version, end.active), (last_version, true));
 }
 
+/// Writers racing to set the same values: exactly one changes the chat, and every other sees
+/// that its patch is now a no-op and gets the chat as it is after that change, never an older
+/// copy (a no-op is judged against the latest version, not against what a writer saw first).
+pub(crate) async fn racing_identical_updates_change_the_chat_once_and_the_rest_see_it(t: Harness) {
+    const WRITERS: usize = 8;
+    let store: Arc<dyn Store> = t.store;
+    for round in 0..5 {
+        let chat = store.create_chat(new_chat("start", None)).await.unwrap();
+        let text = format!("round {round}");
+        let writers = (0..WRITERS).map(|_| {
+            let (store, patch) = (store.clone(), twin_patch(&text));
+            tokio::spawn(async move { store.update_chat(chat.id, patch).await.unwrap() })
+        });
+        let outcomes = join_all(writers.map(|writer| async { writer.await.unwrap() })).await;
+        let changed: Vec<_> = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                Updated::Changed(chat) => Some(chat.clone()),
+                Updated::Unchanged(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            changed.len(),
+            1,
+            "round {round}: one writer changes the chat"
+        );
+        let after = &changed[0];
+        assert_eq!((after.version, after.title.as_str()), (2, text.as_str()));
+        for outcome in &outcomes {
+            assert_eq!(outcome.clone().into_value(), *after, "round {round}");
+        }
+        assert_eq!(store.get_chat(chat.id).await.unwrap().as_ref(), Some(after));
+    }
+}
+
 pub(crate) async fn a_deleted_conversation_takes_its_messages_and_refuses_later_appends(
     t: Harness,
 ) {

@@ -91,6 +91,7 @@ macro_rules! store_conformance {
                 conversation_and_message_lists_agree_with_a_plain_scan_after_random_changes,
                 concurrent_appends_take_every_position_once_and_readers_see_whole_messages,
                 concurrent_chat_changes_lose_no_version_and_readers_see_whole_updates,
+                racing_identical_updates_change_the_chat_once_and_the_rest_see_it,
                 a_deleted_conversation_takes_its_messages_and_refuses_later_appends,
                 the_feed_carries_each_committed_change_once_in_commit_order,
                 the_feed_orders_each_conversation_by_position_under_concurrent_writers,

@@ -1,14 +1,17 @@
-//! Chat sessions in PostgreSQL: writes, the patch rule applied to a locked row, and lists.
+//! Chat sessions in PostgreSQL: writes (each one statement), and lists.
 //!
 //! A list is one [`ListStatement`]: the page from the index that matches its filter, and its
 //! total summed from the per-category counters.
 
+use std::sync::LazyLock;
+
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use super::PostgresStore;
 use super::errors::db_error;
 use super::paging::{ListStatement, page_of, read_rows, sql_limit, sql_offset};
-use super::rows::{CHAT_COLUMNS, ChatRow, convert, db_count, to_db_time};
+use super::rows::{CHAT_COLUMNS, ChatRow, convert, to_db_time};
 use crate::domain::{Chat, ChatFilter, ChatPatch, NewChat, Page, PageRequest, SortOrder};
 use crate::error::{AppError, AppResult};
 use crate::store::Updated;
@@ -54,6 +57,57 @@ fn page_statement(filter: &ChatFilter, order: SortOrder) -> String {
     .sql(order)
 }
 
+/// A chat update in one statement, the rule of `ChatPatch::apply` in SQL: the row is locked
+/// (under concurrent writers, its latest version), each given field replaces the stored one
+/// (`$2` title, `$3`/`$4` whether and how description is set, `$5` active, `$6` priority,
+/// `$7`/`$8` the same for the user id), and the row is written only when a value differs, with
+/// `updatedAt` at now (`$9`) or one millisecond past its previous value and the version one on.
+/// The one row returned is the chat after the statement, `changed` saying whether it was
+/// written; no row: the chat does not exist. The store conformance suite holds this to the
+/// domain's rule on random patches.
+static PATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH current AS ( \
+             SELECT {STORED} FROM chats WHERE id = $1 FOR UPDATE \
+         ), next AS ( \
+             SELECT id, coalesce($2, title) AS title, \
+                 CASE WHEN $3 THEN $4 ELSE description END AS description, \
+                 coalesce($5, active) AS active, \
+                 coalesce($6::chat_priority, priority) AS priority, \
+                 CASE WHEN $7 THEN $8 ELSE user_id END AS user_id \
+             FROM current \
+         ), changed AS ( \
+             UPDATE chats c SET title = n.title, description = n.description, \
+                 active = n.active, priority = n.priority, user_id = n.user_id, \
+                 version = c.version + 1, \
+                 updated_at = greatest($9, c.updated_at + interval '1 millisecond') \
+             FROM next n \
+             WHERE c.id = $1 AND n.id = c.id \
+                 AND (n.title, n.description, n.active, n.priority, n.user_id) \
+                     IS DISTINCT FROM (c.title, c.description, c.active, c.priority, c.user_id) \
+             RETURNING {RETURNED} \
+         ) \
+         SELECT {CHAT_COLUMNS}, TRUE AS changed FROM changed \
+         UNION ALL \
+         SELECT {CHAT_COLUMNS}, FALSE FROM current WHERE NOT EXISTS (SELECT FROM changed)"
+    )
+});
+
+/// The stored columns [`CHAT_COLUMNS`] reads, as they are.
+const STORED: &str =
+    "id, title, description, active, priority, user_id, created_at, updated_at, version";
+/// The same after an update of `chats c`.
+const RETURNED: &str = "c.id, c.title, c.description, c.active, c.priority, c.user_id, \
+     c.created_at, c.updated_at, c.version";
+
+/// A field a patch may set to a value or clear: whether it is set, and to what.
+fn clearable<T: AsRef<str>>(field: &Option<Option<T>>) -> (bool, Option<&str>) {
+    match field {
+        None => (false, None),
+        Some(value) => (true, value.as_ref().map(|v| v.as_ref())),
+    }
+}
+
 impl PostgresStore {
     pub(super) async fn insert_chat(&self, new: NewChat) -> AppResult<Chat> {
         let now = self.now();
@@ -95,44 +149,31 @@ impl PostgresStore {
         row.map(Chat::try_from).transpose()
     }
 
-    /// Locks the chat, applies the patch with the domain's rules, and writes the result only
-    /// when something changed (a no-op keeps `updatedAt` and `version`).
+    /// Applies the patch in one statement ([`PATCH`]); a patch that changes no value writes
+    /// nothing and keeps `updatedAt` and `version`.
     pub(super) async fn patch_chat(&self, id: Uuid, patch: &ChatPatch) -> AppResult<Updated<Chat>> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let row: Option<ChatRow> = sqlx::query_as(&format!(
-            "SELECT {CHAT_COLUMNS} FROM chats WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let chat = Chat::try_from(row.ok_or_else(|| AppError::not_found("chat"))?)?;
-        let Some(next) = patch.apply(&chat, self.now()) else {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(Updated::Unchanged(chat));
-        };
-        let next = Chat {
-            version: chat.version + 1,
-            ..next
-        };
-        sqlx::query(
-            "UPDATE chats SET title = $2, description = $3, active = $4, \
-             priority = $5::chat_priority, user_id = $6, updated_at = $7, version = $8 \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(&next.title)
-        .bind(&next.description)
-        .bind(next.active)
-        .bind(next.priority.as_str())
-        .bind(&next.user_id)
-        .bind(to_db_time(next.updated_at))
-        .bind(db_count(next.version))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Updated::Changed(next))
+        let (set_description, description) = clearable(&patch.description);
+        let (set_user_id, user_id) = clearable(&patch.user_id);
+        let row = sqlx::query(&PATCH)
+            .bind(id)
+            .bind(patch.title.as_ref().map(|t| t.as_str()))
+            .bind(set_description)
+            .bind(description)
+            .bind(patch.active)
+            .bind(patch.priority.map(|p| p.as_str()))
+            .bind(set_user_id)
+            .bind(user_id)
+            .bind(to_db_time(self.now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| AppError::not_found("chat"))?;
+        let chat = Chat::try_from(ChatRow::from_row(&row).map_err(db_error)?)?;
+        Ok(if row.try_get("changed").map_err(db_error)? {
+            Updated::Changed(chat)
+        } else {
+            Updated::Unchanged(chat)
+        })
     }
 
     /// Flips `active` in one statement; `updatedAt` moves to now, or one millisecond past its

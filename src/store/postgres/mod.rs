@@ -1,9 +1,9 @@
 //! The PostgreSQL store: records that survive restarts, shared by every instance on one database.
 //!
-//! Each operation is one statement where it can be (its own transaction), or one explicit
-//! transaction where it must read before it writes (a chat update applies the domain's patch
-//! rules to the row it locked). Totals come from counters kept by triggers in the writing
-//! transaction, never from counting rows; every list query has an index in its order. Ids and
+//! Each operation is one statement, so one round trip and its own transaction: a write that
+//! must read first (a chat update judges the patch against the row it locked) does so inside
+//! its statement. Totals come from counters kept by triggers in the writing transaction, never
+//! from counting rows; every list query has an index in its order. Ids and
 //! times are chosen here, like the memory store does: UUID v4, the injected clock, never a
 //! moment before this instance's previous write.
 //!

@@ -87,11 +87,6 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
-/// A count (version, position) as a SQL `bigint`; counts never come near `i64::MAX`.
-pub fn db_count(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
 fn count(value: i64, what: &str) -> AppResult<u64> {
     u64::try_from(value).map_err(|_| corrupt(format!("negative {what}")))
 }

@@ -137,14 +137,14 @@ pub async fn spawn_app_with_model(config: OpenAiConfig) -> TestApp {
     spawn_state(state, None).await
 }
 
-/// The store behind every app spawned without one of its own: the memory store, or with
-/// `CHATGATE_TEST_STORE=postgres` a PostgreSQL store in a fresh schema (dropped with the
-/// store), so the behaviour suites run against both (`.ci/run` does the second pass).
+/// The store behind every app spawned without one of its own: the memory store, or a
+/// PostgreSQL store in a fresh schema (dropped with the store) when the test runs on PostgreSQL
+/// ([`postgres::wanted`]), so the behaviour suites run against both.
 async fn default_store(clock: Arc<dyn Clock>) -> Arc<dyn Store> {
-    if std::env::var("CHATGATE_TEST_STORE").is_ok_and(|s| s == "postgres") {
+    if postgres::wanted() {
         let schema = TestSchema::create()
             .await
-            .expect("CHATGATE_TEST_STORE=postgres needs a reachable PostgreSQL");
+            .expect("a test on PostgreSQL needs a reachable PostgreSQL");
         // Bursts of hundreds of parallel requests on a busy test machine may queue for a
         // connection longer than production would let them.
         let settings = chatgate::store::PostgresSettings {

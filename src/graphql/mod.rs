@@ -10,6 +10,7 @@ mod introspection;
 mod limits;
 mod loaders;
 mod mutation;
+mod observe;
 mod query;
 mod request;
 mod scalars;
@@ -28,6 +29,7 @@ use introspection::NoSchemaDescription;
 pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
+pub use observe::Observe;
 pub use query::QueryRoot;
 pub use sdl::sdl;
 pub use subscription::SubscriptionRoot;
@@ -35,6 +37,7 @@ pub use variables::RequiredVariables;
 pub use ws::graphql_get;
 
 use crate::domain::PageRequest;
+use crate::metrics::Metrics;
 use crate::service::ChatService;
 
 /// Default deepest selection nesting a query may have, leaf fields included. graphql-js 16's
@@ -70,11 +73,14 @@ impl Default for QueryLimits {
 /// chatgate's schema type.
 pub type ChatSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema around the service, refusing queries beyond `limits` before they run.
-pub fn build_schema(service: ChatService, limits: QueryLimits) -> ChatSchema {
+/// Builds the schema around the service, refusing queries beyond `limits` before they run;
+/// every operation is logged and measured into `metrics` ([`Observe`]).
+pub fn build_schema(service: ChatService, limits: QueryLimits, metrics: &Metrics) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
+        // First, so it sees every response as it leaves, errors with their final codes.
+        .extension(Observe::new(metrics.clone()))
         // The cost is measured on what the document limits let through: an extension's
         // `parse_query` wraps those registered after it, so `Limits` (registered second) counts
         // tokens before anything parses and checks its bounds before the cost is computed.

@@ -22,7 +22,8 @@ use self::turns::Turns;
 use crate::assistant::Responder;
 use crate::domain::{Position, parse_id};
 use crate::error::{AppError, AppResult};
-use crate::events::{ChangeFeed, LiveStream, Topic};
+use crate::events::{ChangeFeed, LiveItem, LiveStream, Topic};
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Default page sizes of each list (docs/api.md, "Lists").
@@ -52,6 +53,8 @@ pub struct ChatService {
     turns: Arc<Turns>,
     /// The running exchanges, which outlive the requests that started them.
     replies: TaskTracker,
+    /// Where live subscriptions and their events are counted.
+    metrics: Metrics,
 }
 
 impl ChatService {
@@ -63,7 +66,32 @@ impl ChatService {
             responder,
             turns: Arc::default(),
             replies: TaskTracker::new(),
+            metrics: Metrics::off(),
         }
+    }
+
+    /// The same service counting live subscriptions, events delivered and subscribers lagged
+    /// into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// `stream`, counted: active while it lives, each event it hands over, and a lag.
+    fn counted(&self, stream: LiveStream) -> LiveStream {
+        if !self.metrics.is_on() {
+            return stream;
+        }
+        let metrics = self.metrics.clone();
+        let active = metrics.subscription_started();
+        stream.observed(move |item| {
+            let _active = &active;
+            match item {
+                LiveItem::Event(_) => metrics.event_delivered(),
+                LiveItem::Lagged => metrics.subscriber_lagged(),
+                LiveItem::Ended => {}
+            }
+        })
     }
 
     /// The store, for batched loads that need no business rule.
@@ -90,7 +118,7 @@ impl ChatService {
             Some(after) => (self.position_in(id, after).await?, true),
         };
         let stream = LiveStream::conversation(rx, self.store.clone(), id, start, replay);
-        Ok((id, stream))
+        Ok((id, self.counted(stream)))
     }
 
     /// Where message `raw` stands in conversation `conversation_id`.
@@ -110,12 +138,12 @@ impl ChatService {
     pub async fn watch_chats(&self, id: Option<&str>) -> AppResult<LiveStream> {
         let Some(id) = id else {
             let rx = self.feed.subscribe(Topic::AllChats);
-            return Ok(LiveStream::chats(rx, None));
+            return Ok(self.counted(LiveStream::chats(rx, None)));
         };
         let id = require_id(id, "chat")?;
         let rx = self.feed.subscribe(Topic::Chat(id));
         match self.store.get_chat(id).await? {
-            Some(chat) => Ok(LiveStream::chats(rx, Some(chat.version))),
+            Some(chat) => Ok(self.counted(LiveStream::chats(rx, Some(chat.version)))),
             None => Err(AppError::not_found("chat")),
         }
     }

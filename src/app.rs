@@ -96,7 +96,7 @@ impl AppState {
         Self {
             service,
             schema,
-            edge: Edge::default().with_metrics(metrics.clone()),
+            edge: Edge::default(),
             sockets,
             readiness: Readiness::default(),
             metrics_on_main: metrics.is_on(),
@@ -108,7 +108,7 @@ impl AppState {
     /// The same state behind another edge (rate limit, CORS, keys); sockets check its keys.
     pub fn with_edge(mut self, edge: Edge) -> Self {
         let auth: Arc<dyn SocketAuth> = Arc::new(edge.keys().clone());
-        self.edge = edge.with_metrics(self.metrics.clone());
+        self.edge = edge;
         self.with_socket_auth(auth)
     }
 
@@ -258,10 +258,7 @@ pub fn router(state: AppState) -> Router {
         return traced;
     }
     // Outermost, so every answer is counted, the edge's refusals included.
-    traced.layer(axum::middleware::from_fn_with_state(
-        metrics,
-        metrics::http::track,
-    ))
+    traced.layer(metrics::http::TrackLayer::new(metrics))
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops in this order:

@@ -67,7 +67,6 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
             reset,
             retry_after,
         } => {
-            edge.metrics.rate_limited();
             let mut response = reply::rate_limited(protocol, request.headers(), retry_after);
             reply::add_limit_headers(response.headers_mut(), limit, 0, reset);
             response

@@ -19,7 +19,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
-use crate::metrics::Metrics;
 use api_keys::ApiKeys;
 pub use head_limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
@@ -38,8 +37,6 @@ pub struct Edge {
     cors_origins: Vec<String>,
     /// Where the rate limit's "now" comes from; tests move it by hand.
     clock: Arc<dyn Clock>,
-    /// Where refusals of the rate limit are counted.
-    metrics: Metrics,
 }
 
 impl Default for Edge {
@@ -51,7 +48,6 @@ impl Default for Edge {
             trust_proxy: false,
             cors_origins: vec!["*".into()],
             clock: Arc::new(SystemClock),
-            metrics: Metrics::off(),
         }
     }
 }
@@ -66,14 +62,7 @@ impl Edge {
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
             clock: Arc::new(SystemClock),
-            metrics: Metrics::off(),
         }
-    }
-
-    /// The same edge counting its refusals into `metrics` (the application state sets it).
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
-        self
     }
 
     /// A limiter of `per_minute` requests tracking at most `max_clients` clients.

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{request_error, respond_negotiated};
-use crate::metrics::http::mark_error;
+use crate::metrics::http::{mark_error, mark_rate_limited};
 
 pub const LIMIT: &str = "x-ratelimit-limit";
 pub const REMAINING: &str = "x-ratelimit-remaining";
@@ -93,7 +93,7 @@ pub fn rate_limited(protocol: Protocol, accept: &HeaderMap, retry_after: u64) ->
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    mark_error(&mut response, ErrorCode::RateLimited);
+    mark_rate_limited(&mut response);
     response
 }
 

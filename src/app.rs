@@ -55,6 +55,12 @@ impl FromRef<AppState> for Readiness {
     }
 }
 
+impl FromRef<AppState> for Edge {
+    fn from_ref(state: &AppState) -> Self {
+        state.edge.clone()
+    }
+}
+
 impl FromRef<AppState> for Sockets {
     fn from_ref(state: &AppState) -> Self {
         state.sockets.clone()
@@ -184,7 +190,7 @@ impl AppState {
         Ok(Self::measured(store, responder, metrics)
             .with_query_limits(config.query_limits())
             .with_socket_settings(sockets)
-            .with_edge(Edge::from_config(config))
+            .with_edge(Edge::from_config(config).await?)
             .with_metrics_exposure(exposure)
             .with_access_log(config.access_log))
     }

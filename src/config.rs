@@ -36,6 +36,22 @@ pub struct Config {
     /// Requests per minute per client (an IPv4 address or an IPv6 /64); 0 turns limiting off.
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 100)]
     pub rate_limit: u32,
+    /// Count the rate limit in this Redis (`redis://…`), shared by every instance using it;
+    /// unset: each instance counts alone.
+    #[arg(long, env = "RATE_LIMIT_REDIS_URL", hide_env_values = true)]
+    pub rate_limit_redis_url: Option<String>,
+    /// Prefix of the rate limit's Redis keys; instances with the same prefix count together.
+    #[arg(long, env = "RATE_LIMIT_REDIS_PREFIX", default_value = crate::edge::rate_limit::DEFAULT_PREFIX)]
+    pub rate_limit_redis_prefix: String,
+    /// Milliseconds one request waits for Redis; a request that waits longer is counted on
+    /// this instance, and so are the ones after it until Redis answers again.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REDIS_TIMEOUT_MS",
+        default_value_t = crate::edge::rate_limit::DEFAULT_CALL_TIMEOUT_MS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub rate_limit_redis_timeout_ms: u64,
     /// Comma-separated allowed CORS origins.
     #[arg(long, env = "CORS_ORIGINS", default_value = "*", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -139,6 +155,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// The Redis settings of the rate limit, when it is to be counted in Redis.
+    pub fn rate_limit_redis(&self) -> Option<crate::edge::rate_limit::RedisSettings> {
+        let url = self.rate_limit_redis_url.as_ref()?;
+        Some(crate::edge::rate_limit::RedisSettings {
+            call_timeout: Duration::from_millis(self.rate_limit_redis_timeout_ms),
+            ..crate::edge::rate_limit::RedisSettings::new(url, &self.rate_limit_redis_prefix)
+        })
+    }
+
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
     }
@@ -184,6 +209,9 @@ mod tests {
         assert_eq!(c.cors_origins, vec!["*"]);
         assert!(!crate::edge::api_keys::ApiKeys::new(c.api_keys.clone()).enabled());
         assert!(!c.trust_proxy && c.database_url.is_none());
+        assert!(c.rate_limit_redis_url.is_none());
+        assert_eq!(c.rate_limit_redis_prefix, "chatgate:ratelimit:");
+        assert_eq!(c.rate_limit_redis_timeout_ms, 100);
         assert_eq!(
             (c.assistant, c.log_format),
             (AssistantKind::Builtin, LogFormat::Pretty)
@@ -253,5 +281,24 @@ mod tests {
         assert_eq!(c.api_keys, vec!["a", "b"]);
         assert!(c.trust_proxy);
         assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_rate_limit_redis_settings_come_from_flags() {
+        let c = Config::parse_from([
+            "chatgate",
+            "--rate-limit-redis-url",
+            "redis://cache.internal:6380/2",
+            "--rate-limit-redis-prefix",
+            "staging:rl:",
+            "--rate-limit-redis-timeout-ms",
+            "250",
+        ]);
+        assert_eq!(
+            c.rate_limit_redis_url.as_deref(),
+            Some("redis://cache.internal:6380/2")
+        );
+        assert_eq!(c.rate_limit_redis_prefix, "staging:rl:");
+        assert_eq!(c.rate_limit_redis_timeout_ms, 250);
     }
 }

@@ -52,7 +52,7 @@ pub async fn rate_limit(State(edge): State<Edge>, request: Request, next: Next) 
         return reply::error(protocol, request.headers(), &err);
     };
     let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);
-    match limiter.check(ip, now) {
+    match limiter.check(ip, now).await {
         Decision::Admitted {
             limit,
             remaining,

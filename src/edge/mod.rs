@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
 use api_keys::ApiKeys;
 pub use head_limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
-use rate_limit::{DEFAULT_MAX_CLIENTS, RateLimiter};
+use rate_limit::{Backend, DEFAULT_MAX_CLIENTS, Limiter};
 
 /// How long a request may take, reading its body included, before it is answered 408.
 /// Generous for the slowest operation (a message with an assistant backend's reply) while still
@@ -31,7 +31,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The edge's settings, shared by its middleware.
 #[derive(Clone)]
 pub struct Edge {
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Option<Arc<Limiter>>,
     keys: ApiKeys,
     trust_proxy: bool,
     cors_origins: Vec<String>,
@@ -53,21 +53,39 @@ impl Default for Edge {
 }
 
 impl Edge {
-    /// The edge as configured.
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            limiter: (config.rate_limit > 0)
-                .then(|| Arc::new(RateLimiter::new(config.rate_limit, DEFAULT_MAX_CLIENTS))),
+    /// The edge as configured. With a Redis URL for the rate limit, Redis is tried once before
+    /// this returns; fails only for a Redis URL that is not usable.
+    pub async fn from_config(config: &Config) -> Result<Self, String> {
+        let limiter = match (config.rate_limit, config.rate_limit_redis()) {
+            (0, redis) => {
+                if redis.is_some() {
+                    tracing::info!("rate limiting is off; the rate limit's Redis URL is unused");
+                }
+                None
+            }
+            (limit, None) => Some(Limiter::local(limit, DEFAULT_MAX_CLIENTS)),
+            (limit, Some(settings)) => {
+                Some(Limiter::with_redis(limit, DEFAULT_MAX_CLIENTS, settings).await?)
+            }
+        };
+        Ok(Self {
+            limiter: limiter.map(Arc::new),
             keys: ApiKeys::new(config.api_keys.clone()),
             trust_proxy: config.trust_proxy,
             cors_origins: config.cors_origins.clone(),
             clock: Arc::new(SystemClock),
-        }
+        })
     }
 
-    /// A limiter of `per_minute` requests tracking at most `max_clients` clients.
-    pub fn with_rate_limit(mut self, per_minute: u32, max_clients: usize) -> Self {
-        self.limiter = Some(Arc::new(RateLimiter::new(per_minute, max_clients)));
+    /// A limiter of `per_minute` requests tracking at most `max_clients` clients, counting in
+    /// this instance's memory.
+    pub fn with_rate_limit(self, per_minute: u32, max_clients: usize) -> Self {
+        self.with_limiter(Limiter::local(per_minute, max_clients))
+    }
+
+    /// The same edge with `limiter` (say, one counting in Redis).
+    pub fn with_limiter(mut self, limiter: Limiter) -> Self {
+        self.limiter = Some(Arc::new(limiter));
         self
     }
 
@@ -100,6 +118,11 @@ impl Edge {
     /// How many clients the rate limiter tracks now (0 when limiting is off).
     pub fn tracked_clients(&self) -> usize {
         self.limiter.as_ref().map_or(0, |l| l.tracked_clients())
+    }
+
+    /// Where the rate limit counts now: `None` unless it is configured to count in Redis.
+    pub fn rate_limit_backend(&self) -> Option<Backend> {
+        self.limiter.as_ref().and_then(|l| l.backend())
     }
 
     /// Wraps `router` in the edge layers: CORS outermost, then the limits a request head alone

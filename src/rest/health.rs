@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use super::views::{DbHealthView, HealthView, ReadyView};
 use crate::app::AppState;
 use crate::domain::{Clock, SystemClock};
+use crate::edge::Edge;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::readiness::Readiness;
 use crate::service::ChatService;
@@ -94,7 +95,9 @@ pub struct DbDownView {
 }
 
 /// Whether a load balancer should send this instance traffic: the store answers and the
-/// server is not shutting down. Turns 503 the moment shutdown starts.
+/// server is not shutting down. Turns 503 the moment shutdown starts. With the rate limit in
+/// Redis it also says where requests are counted; Redis being away does not make the instance
+/// unready, since it keeps limiting on its own.
 #[utoipa::path(
     get,
     path = "/health/ready",
@@ -107,25 +110,30 @@ pub struct DbDownView {
 pub async fn health_ready(
     State(service): State<ChatService>,
     State(readiness): State<Readiness>,
+    State(edge): State<Edge>,
 ) -> AppResult<Json<ReadyView>> {
     let draining = readiness.is_draining();
     let connected = service.ping_store().await.is_ok();
+    let rate_limit = edge.rate_limit_backend().map(|backend| backend.as_str());
     if draining || !connected {
         let message = if draining {
             "the server is shutting down"
         } else {
             "the database is unreachable"
         };
-        return Err(
-            AppError::new(ErrorCode::ServiceUnavailable, message).with_details(serde_json::json!({
-                "draining": draining,
-                "database": if connected { "connected" } else { "disconnected" },
-            })),
-        );
+        let mut details = serde_json::json!({
+            "draining": draining,
+            "database": if connected { "connected" } else { "disconnected" },
+        });
+        if let Some(rate_limit) = rate_limit {
+            details["rateLimit"] = rate_limit.into();
+        }
+        return Err(AppError::new(ErrorCode::ServiceUnavailable, message).with_details(details));
     }
     Ok(Json(ReadyView {
         status: "ready",
         database: "connected",
+        rate_limit,
     }))
 }
 

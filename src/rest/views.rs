@@ -195,10 +195,15 @@ pub struct DbHealthView {
 
 /// `GET /health/ready` when the instance takes traffic.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[schema(as = Readiness)]
 pub struct ReadyView {
     /// `ready`.
     pub status: &'static str,
     /// `connected`.
     pub database: &'static str,
+    /// Only when the rate limit is configured to count in Redis: `redis` while it does,
+    /// `local` while Redis does not answer and this instance counts alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<&'static str>,
 }

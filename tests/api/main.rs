@@ -39,6 +39,7 @@ mod oversized_requests;
 mod pagination;
 mod playground;
 mod postgres;
+mod rate_limit_redis;
 mod readiness;
 mod request_ids;
 mod rest_chat_lists;

@@ -89,7 +89,11 @@ async fn start_command(mut command: Command, env: &[(&str, &str)]) -> Server {
 
 /// Sends `signal` (`TERM` or `INT`) with the system's `kill`.
 pub fn send(signal: &str, child: &Child) {
-    let pid = child.id().expect("the server is running");
+    send_to(signal, child.id().expect("the server is running"));
+}
+
+/// Sends `signal` (`TERM`, `STOP`, `CONT`, …) to the process `pid` with the system's `kill`.
+pub fn send_to(signal: &str, pid: u32) {
     let status = std::process::Command::new("kill")
         .args(["-s", signal, &pid.to_string()])
         .status()

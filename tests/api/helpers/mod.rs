@@ -9,6 +9,7 @@ pub mod pg_cluster;
 pub mod pg_proxy;
 pub mod postgres;
 pub mod quotes;
+pub mod redis_server;
 mod rest;
 pub mod schema_facts;
 
@@ -229,6 +230,15 @@ async fn spawn_serving(
         stop: Some(stop),
         server: Some(server),
     }
+}
+
+/// A loopback port nothing listens on (as of now): for a server of our own, or for an address
+/// that refuses connections.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 impl TestApp {

@@ -3,7 +3,6 @@
 //! `/usr/lib/postgresql/15/bin`) on a free loopback port, in a temporary directory removed on
 //! drop. As root, the cluster runs as the `postgres` user, since PostgreSQL refuses root.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
@@ -11,6 +10,8 @@ use std::str::FromStr;
 use sqlx::postgres::PgConnectOptions;
 
 use chatgate::store::scratch::skip;
+
+use super::free_port;
 
 /// A private cluster; stopped and deleted on drop.
 pub struct PgCluster {
@@ -39,13 +40,6 @@ fn run(program: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 impl PgCluster {

@@ -202,7 +202,7 @@ impl Metrics {
         let rate_limit_clients = Gauge::default();
         registry.register(
             "rate_limit_tracked_clients",
-            "Clients the rate limiter tracks now",
+            "Clients this instance's rate-limit table tracks now",
             rate_limit_clients.clone(),
         );
         let store_latency: Histograms<StoreLabels> = Family::new_with_constructor(store_histogram);

@@ -19,7 +19,11 @@ fn graphql(c: &mut Criterion, count: usize) {
     let (store, ids) = chat_store(count);
     let clock = Arc::new(SystemClock);
     let service = ChatService::new(store, Arc::new(BuiltinResponder::new(clock)));
-    let schema = build_schema(service, Default::default());
+    let schema = build_schema(
+        service,
+        Default::default(),
+        &chatgate::metrics::Metrics::off(),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

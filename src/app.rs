@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -20,6 +21,7 @@ use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{self, ChatSchema, QueryLimits};
+use crate::metrics::{self, MeasuredResponder, MeasuredStore, Metrics, http::Exposure};
 use crate::playground;
 use crate::readiness::Readiness;
 use crate::request_id;
@@ -44,6 +46,12 @@ pub struct AppParts {
     pub sockets: Sockets,
     /// Turns `/health/ready` to 503 as shutdown starts.
     pub readiness: Readiness,
+    /// What the application records about itself; [`Metrics::off`] with `--metrics false`.
+    pub metrics: Metrics,
+    /// Whether `/metrics` is a route of the main router (not when it has its own listener).
+    pub metrics_on_main: bool,
+    /// Whether each answered request is logged (`--access-log`).
+    pub access_log: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -85,17 +93,34 @@ impl FromRef<AppState> for ChatService {
 }
 
 impl AppState {
-    /// State over the given parts; tests use it to inject a clock or a store.
+    /// State over the given parts, with metrics on and served on the main port; tests use it
+    /// to inject a clock or a store.
     pub fn new(store: Arc<dyn Store>, responder: Arc<dyn Responder>) -> Self {
-        let service = ChatService::new(store, responder);
-        let schema = graphql::build_schema(service.clone(), QueryLimits::default());
-        let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
+        Self::measured(store, responder, Metrics::new())
+    }
+
+    /// State over the given parts recording into `metrics`: the store and the assistant are
+    /// measured by wrappers, so every backend is measured the same way, in one place.
+    pub fn measured(
+        store: Arc<dyn Store>,
+        responder: Arc<dyn Responder>,
+        metrics: Metrics,
+    ) -> Self {
+        let store = MeasuredStore::wrap(store, &metrics);
+        let responder = MeasuredResponder::wrap(responder, &metrics);
+        let service = ChatService::new(store, responder).with_metrics(metrics.clone());
+        let schema = graphql::build_schema(service.clone(), QueryLimits::default(), &metrics);
+        let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess))
+            .with_metrics(metrics.clone());
         Self(Arc::new(AppParts {
             service,
             schema,
             edge: Edge::default(),
             sockets,
             readiness: Readiness::default(),
+            metrics_on_main: metrics.is_on(),
+            metrics,
+            access_log: true,
         }))
     }
 
@@ -112,22 +137,36 @@ impl AppState {
 
     /// The same state with other socket settings (a cap, a ping interval, an init timeout).
     pub fn with_socket_settings(mut self, settings: SocketSettings) -> Self {
-        let auth = self.sockets.auth().clone();
-        self.parts().sockets = Sockets::new(settings, auth);
+        let sockets = Sockets::new(settings, self.sockets.auth().clone());
+        self.parts().sockets = sockets.with_metrics(self.metrics.clone());
         self
     }
 
     /// The same state with other GraphQL query limits (depth and cost).
     pub fn with_query_limits(mut self, limits: QueryLimits) -> Self {
-        let service = self.service.clone();
-        self.parts().schema = graphql::build_schema(service, limits);
+        let schema = graphql::build_schema(self.service.clone(), limits, &self.metrics);
+        self.parts().schema = schema;
         self
     }
 
     /// The same state with another socket authentication hook.
     pub fn with_socket_auth(mut self, auth: Arc<dyn SocketAuth>) -> Self {
-        let settings = self.sockets.settings().clone();
-        self.parts().sockets = Sockets::new(settings, auth);
+        let sockets = Sockets::new(self.sockets.settings().clone(), auth);
+        self.parts().sockets = sockets.with_metrics(self.metrics.clone());
+        self
+    }
+
+    /// The same state with `/metrics` served as `exposure` says (on [`Exposure::Off`] the
+    /// route is gone; recording stops only when the state was built with [`Metrics::off`]).
+    pub fn with_metrics_exposure(mut self, exposure: Exposure) -> Self {
+        let on_main = exposure == Exposure::Main && self.metrics.is_on();
+        self.parts().metrics_on_main = on_main;
+        self
+    }
+
+    /// The same state with the per-request log line on or off.
+    pub fn with_access_log(mut self, on: bool) -> Self {
+        self.parts().access_log = on;
         self
     }
 
@@ -161,17 +200,27 @@ impl AppState {
             max_operations: config.max_socket_operations,
             ..SocketSettings::default()
         };
-        Ok(Self::new(store, responder)
+        let exposure = config.metrics_exposure();
+        let metrics = if exposure == Exposure::Off {
+            Metrics::off()
+        } else {
+            Metrics::new()
+        };
+        Ok(Self::measured(store, responder, metrics)
             .with_query_limits(config.query_limits())
             .with_socket_settings(sockets)
-            .with_edge(Edge::from_config(config).await?))
+            .with_edge(Edge::from_config(config).await?)
+            .with_metrics_exposure(exposure)
+            .with_access_log(config.access_log))
     }
 }
 
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.code().http_status();
-        (status, Json(self.envelope())).into_response()
+        let mut response = (status, Json(self.envelope())).into_response();
+        metrics::http::mark_error(&mut response, self.code());
+        response
     }
 }
 
@@ -182,13 +231,14 @@ async fn schema_sdl() -> impl IntoResponse {
     )
 }
 
-async fn not_found() -> AppError {
+/// Every path no route takes: 404 in the error envelope.
+pub(crate) async fn not_found() -> AppError {
     AppError::new(ErrorCode::NotFound, "no such route")
 }
 
 /// Every path's wrong method, `/graphql`'s aside (it answers in GraphQL's shape itself); axum
 /// adds the `Allow` header listing the methods the path takes.
-async fn method_not_allowed() -> AppError {
+pub(crate) async fn method_not_allowed() -> AppError {
     AppError::new(
         ErrorCode::MethodNotAllowed,
         "this path does not take that method",
@@ -198,7 +248,13 @@ async fn method_not_allowed() -> AppError {
 /// The complete router, behind the edge layers.
 pub fn router(state: AppState) -> Router {
     let edge = state.edge.clone();
-    let routes = Router::new()
+    let metrics = state.metrics.clone();
+    let access_log = state.access_log;
+    let mut routes = Router::new();
+    if state.metrics_on_main {
+        routes = routes.route(metrics::http::PATH, get(metrics::http::scrape));
+    }
+    let routes = routes
         .route(
             ws::GRAPHQL_SOCKET_PATH,
             get(graphql::graphql_get)
@@ -214,18 +270,26 @@ pub fn router(state: AppState) -> Router {
         .layer(rest::body_limit())
         .with_state(state);
     // Request logs name the method, path, request id and status, never headers (where keys
-    // travel).
-    request_id::apply(edge.apply(routes), |inner| {
-        inner.layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_id::span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-    })
+    // travel); with the access log off, only the line per answer goes.
+    let traced = request_id::apply(edge.apply(routes), |inner| {
+        let trace = TraceLayer::new_for_http().make_span_with(request_id::span);
+        if access_log {
+            inner.layer(trace.on_response(DefaultOnResponse::new().level(Level::INFO)))
+        } else {
+            inner.layer(trace.on_response(()))
+        }
+    });
+    if !metrics.is_on() {
+        return traced;
+    }
+    // Outermost, so every answer is counted, the edge's refusals included.
+    traced.layer(metrics::http::TrackLayer::new(metrics))
 }
 
-/// Serves the application on `listener` until `shutdown` resolves, then stops in this order,
-/// all within `timeout`: stop accepting connections; let in-flight HTTP requests finish (for at
+/// Serves the application on `listener` until `shutdown` resolves, then stops in this order:
+/// `/health/ready` turns 503 at once, and the server goes on accepting and answering for
+/// `settings.drain_delay` (so a load balancer sees it and stops sending); then, all within
+/// `timeout`: stop accepting connections; let in-flight HTTP requests finish (for at
 /// most three quarters of `timeout`, so sockets keep time to close); let replies still being
 /// written finish; let every WebSocket deliver
 /// what its subscriptions hold, the events of those requests included; close the sockets with
@@ -242,8 +306,17 @@ pub async fn serve(
     let (signalled, signalled_at) = tokio::sync::oneshot::channel();
     // `/health/ready` answers 503 from the moment the stop begins.
     let shutdown = state.readiness.drain_on(shutdown);
+    let drain_delay = settings.drain_delay;
     let shutdown = async move {
         shutdown.await;
+        if !drain_delay.is_zero() {
+            let drain_ms = u64::try_from(drain_delay.as_millis()).unwrap_or(u64::MAX);
+            tracing::info!(
+                drain_ms,
+                "not ready; serving on until the drain delay is over"
+            );
+            tokio::time::sleep(drain_delay).await;
+        }
         let _ = signalled.send(Instant::now());
     };
     let http_drained =
@@ -293,6 +366,11 @@ pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let signal = shutdown_signal();
     crate::capacity::fit_to_open_files(&mut config);
     let state = AppState::from_config(&config).await?;
+    let settings = config.server_settings();
+    let metrics_listener = match config.metrics_exposure() {
+        Exposure::Own(address) => Some(serve_metrics(address, &state, settings).await?),
+        Exposure::Main | Exposure::Off => None,
+    };
     let listener = server::bind(config.host, config.port).await?;
     let address = listener.local_addr()?;
     let shown_host = if address.ip().is_unspecified() {
@@ -310,7 +388,6 @@ pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         signal.await;
         tracing::info!(timeout_secs = shutdown_timeout, "shutting down");
     };
-    let settings = config.server_settings();
     if !serve(
         listener,
         state,
@@ -322,6 +399,28 @@ pub async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     {
         tracing::warn!("in-flight work outlived the shutdown timeout; stopping anyway");
     }
+    if let Some((stop, served)) = metrics_listener {
+        stop.cancel();
+        let _ = served.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `/metrics` alone on `address` (`--metrics-addr`) until the returned token is
+/// cancelled; the task ends once it stopped.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    state: &AppState,
+    settings: ServerSettings,
+) -> std::io::Result<(CancellationToken, tokio::task::JoinHandle<bool>)> {
+    let listener = server::bind(address.ip(), address.port()).await?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "metrics listening");
+    let stop = CancellationToken::new();
+    let stopped = stop.clone().cancelled_owned();
+    let router = metrics::http::own_router(state.clone());
+    let drain = Duration::from_secs(1);
+    let served = tokio::spawn(server::serve(listener, router, settings, stopped, drain));
+    Ok((stop, served))
 }

@@ -1,11 +1,12 @@
 //! Runtime configuration: every setting a flag with an environment fallback (docs/api.md,
 //! "Configuration").
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::metrics::http::Exposure;
 use crate::server::ServerSettings;
 
 /// Which assistant answers messages.
@@ -89,6 +90,37 @@ pub struct Config {
     /// Seconds to drain in-flight work on SIGINT / SIGTERM.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// Milliseconds the server goes on accepting and answering after SIGINT / SIGTERM, with
+    /// `/health/ready` already 503, before it stops accepting (time for a load balancer to
+    /// notice); the shutdown timeout starts after it.
+    #[arg(long, env = "SHUTDOWN_DRAIN_MS", default_value_t = 0)]
+    pub shutdown_drain_ms: u64,
+    /// Serve `GET /metrics` (Prometheus text); `false` records nothing and serves no route.
+    #[arg(
+        long,
+        env = "METRICS",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub metrics: bool,
+    /// Serve `/metrics` on this address (e.g. 127.0.0.1:9100) without a key, and not on the
+    /// main port.
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log one line per answered request; `false` keeps every other log line.
+    #[arg(
+        long,
+        env = "ACCESS_LOG",
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub access_log: bool,
     /// Most WebSockets open at once (`/graphql` and `/ws` together); more get 503.
     #[arg(long, env = "MAX_WEBSOCKETS", default_value_t = crate::ws::DEFAULT_MAX_SOCKETS)]
     pub max_websockets: usize,
@@ -144,11 +176,22 @@ impl Config {
         }
     }
 
-    /// The HTTP connection timeouts.
+    /// The HTTP connection timeouts and the drain delay.
     pub fn server_settings(&self) -> ServerSettings {
         ServerSettings {
             header_read_timeout: Duration::from_secs(self.header_read_timeout),
             keep_alive_timeout: Duration::from_secs(self.keep_alive_timeout),
+            drain_delay: Duration::from_millis(self.shutdown_drain_ms),
+        }
+    }
+
+    /// Where `/metrics` is served: off with `--metrics false`, else on `--metrics-addr` when
+    /// given, else on the main port.
+    pub fn metrics_exposure(&self) -> Exposure {
+        match (self.metrics, self.metrics_addr) {
+            (false, _) => Exposure::Off,
+            (true, Some(address)) => Exposure::Own(address),
+            (true, None) => Exposure::Main,
         }
     }
 }
@@ -175,6 +218,33 @@ mod tests {
         );
         assert_eq!(c.query_limits(), crate::graphql::QueryLimits::default());
         assert_eq!(c.max_socket_operations, 100);
+        assert_eq!(c.metrics_exposure(), Exposure::Main);
+        assert!(c.access_log);
+        assert_eq!(c.server_settings().drain_delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn metrics_go_to_their_own_address_or_off() {
+        let own = Config::parse_from(["chatgate", "--metrics-addr", "127.0.0.1:9100"]);
+        assert_eq!(
+            own.metrics_exposure(),
+            Exposure::Own("127.0.0.1:9100".parse().expect("an address"))
+        );
+        let off = Config::parse_from([
+            "chatgate",
+            "--metrics",
+            "false",
+            "--metrics-addr",
+            "[::1]:1",
+        ]);
+        assert_eq!(off.metrics_exposure(), Exposure::Off);
+        let quiet = Config::parse_from(["chatgate", "--access-log", "false"]);
+        assert!(!quiet.access_log);
+        let drain = Config::parse_from(["chatgate", "--shutdown-drain-ms", "2500"]);
+        assert_eq!(
+            drain.server_settings().drain_delay,
+            Duration::from_millis(2500)
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod edge;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod metrics;
 pub mod playground;
 pub mod readiness;
 pub mod request_id;

@@ -12,7 +12,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
-    chatgate::telemetry::init(config.log_format);
+    // Held to the end: dropping it writes out every line still queued.
+    let _logs = chatgate::telemetry::init(config.log_format);
     match chatgate::app::run(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -83,14 +83,23 @@ async fn in_scope(request: Request, next: Next) -> Response {
 }
 
 /// The span every log line of a request is written in: method, path and id (never headers,
-/// where keys travel).
+/// where keys travel). On `/graphql` the query string (which carries the document and its
+/// variables) is left out; the GraphQL layer fills in the operation's type and name instead.
 pub fn span(request: &Request<Body>) -> Span {
+    let uri = request.uri();
+    let shown = if uri.path() == crate::ws::GRAPHQL_SOCKET_PATH {
+        uri.path()
+    } else {
+        uri.path_and_query().map_or(uri.path(), |p| p.as_str())
+    };
     tracing::info_span!(
         "request",
         method = %request.method(),
-        uri = %request.uri(),
+        uri = shown,
         version = ?request.version(),
         request_id = %of(request),
+        graphql_operation_type = tracing::field::Empty,
+        graphql_operation_name = tracing::field::Empty,
     )
 }
 

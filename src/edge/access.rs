@@ -1,5 +1,7 @@
-//! Which requests need an API key: the one place that decides it, from the route (method and
-//! path) and, for the two socket paths, whether the request is a real WebSocket handshake.
+//! Which requests need an API key, and which the rate limit never counts: the one place that
+//! decides both, from the route (method and path) and, for the two socket paths, whether the
+//! request is a real WebSocket handshake. `/metrics` on the main port needs a key like the API
+//! (it tells about traffic) but is never rate-limited.
 //! Headers alone never open anything: upgrade headers on any other path or method change
 //! nothing (docs/api.md, "Authentication").
 
@@ -47,6 +49,15 @@ fn open_path(path: &str) -> bool {
         || path == "/openapi.json"
         || path == "/schema.graphql"
         || path == "/favicon.ico"
+}
+
+/// Paths the rate limit never counts: health checks, the playground's static files, and
+/// `/metrics` (a scraper polling it must never be refused, nor use up a client's quota).
+pub fn exempt_from_limit(path: &str) -> bool {
+    under(path, "/health")
+        || under(path, "/playground")
+        || path == "/favicon.ico"
+        || path == crate::metrics::http::PATH
 }
 
 /// A CORS preflight: exempt from the limit and from keys.
@@ -128,5 +139,22 @@ mod tests {
             );
         }
         assert_eq!(Access::of(&request("GET", "/healthz", &[])), Access::Key);
+        assert_eq!(Access::of(&request("GET", "/metrics", &[])), Access::Key);
+    }
+
+    #[test]
+    fn health_playground_and_metrics_are_never_rate_limited() {
+        for path in [
+            "/health",
+            "/health/ready",
+            "/playground/chat",
+            "/favicon.ico",
+            "/metrics",
+        ] {
+            assert!(exempt_from_limit(path), "{path}");
+        }
+        for path in ["/metrics/x", "/metricsx", "/chats", "/graphql", "/"] {
+            assert!(!exempt_from_limit(path), "{path}");
+        }
     }
 }

@@ -10,16 +10,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::Edge;
-use super::access::{Access, is_preflight};
+use super::access::{Access, exempt_from_limit, is_preflight};
 use super::api_keys::Presented;
 use super::rate_limit::Decision;
-use super::reply::{self, Protocol, under};
+use super::reply::{self, Protocol};
 use crate::error::{AppError, ErrorCode};
-
-/// Paths the rate limit never counts: health checks and the playground's static files.
-fn exempt_from_limit(path: &str) -> bool {
-    under(path, "/health") || under(path, "/playground") || path == "/favicon.ico"
-}
 
 /// The client's IP: the socket's peer, or with `trust_proxy` the last `X-Forwarded-For` entry
 /// (the one our own proxy appended).

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::{request_error, respond_negotiated};
+use crate::metrics::http::{mark_error, mark_rate_limited};
 
 pub const LIMIT: &str = "x-ratelimit-limit";
 pub const REMAINING: &str = "x-ratelimit-remaining";
@@ -52,12 +53,14 @@ pub fn accept_of(headers: &HeaderMap) -> HeaderMap {
 /// request's `Accept` asks for.
 pub fn error(protocol: Protocol, accept: &HeaderMap, err: &AppError) -> Response {
     let status = err.code().http_status();
-    match protocol {
+    let mut response = match protocol {
         Protocol::Graphql => {
             respond_negotiated(accept, status, json!({ "errors": [request_error(err)] }))
         }
         Protocol::Chatbot | Protocol::Rest => (status, Json(err.envelope())).into_response(),
-    }
+    };
+    mark_error(&mut response, err.code());
+    response
 }
 
 /// The 429 answer: each protocol's body, plus `Retry-After`.
@@ -90,6 +93,7 @@ pub fn rate_limited(protocol: Protocol, accept: &HeaderMap, retry_after: u64) ->
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    mark_rate_limited(&mut response);
     response
 }
 

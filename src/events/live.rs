@@ -87,6 +87,15 @@ impl LiveStream {
             inner: Box::pin(held),
         }
     }
+
+    /// The same stream, calling `seen` with each item as the subscriber takes it (metrics);
+    /// `seen` is dropped with the stream.
+    pub fn observed(self, mut seen: impl FnMut(&LiveItem) + Send + 'static) -> Self {
+        use futures::StreamExt;
+        Self {
+            inner: Box::pin(self.inner.inspect(move |item| seen(item))),
+        }
+    }
 }
 
 impl Stream for LiveStream {

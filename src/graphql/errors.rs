@@ -56,7 +56,7 @@ pub(crate) fn set_code(error: &mut ServerError, code: ErrorCode) {
 }
 
 /// The code an error carries, if any.
-fn code_of(error: &ServerError) -> Option<&str> {
+pub(super) fn code_of(error: &ServerError) -> Option<&str> {
     match error.extensions.as_ref()?.get("code")? {
         async_graphql::Value::String(code) => Some(code),
         _ => None,
@@ -65,7 +65,7 @@ fn code_of(error: &ServerError) -> Option<&str> {
 
 /// Gives every error without a code one: errors outside any field are request errors
 /// (an unknown operation name, say), errors inside one are internal.
-fn ensure_codes(errors: &mut [ServerError]) {
+pub(super) fn ensure_codes(errors: &mut [ServerError]) {
     for error in errors.iter_mut().filter(|e| code_of(e).is_none()) {
         let code = if error.path.is_empty() {
             ErrorCode::GraphqlValidationFailed

@@ -85,7 +85,9 @@ impl Format {
     fn transport_error(self, err: &AppError) -> Response {
         let status = err.code().http_status();
         let body = serde_json::json!({ "errors": [request_error(err)] });
-        self.respond(status, &body)
+        let mut response = self.respond(status, &body);
+        crate::metrics::http::mark_error(&mut response, err.code());
+        response
     }
 }
 

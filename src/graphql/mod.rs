@@ -11,6 +11,7 @@ mod introspection;
 mod limits;
 mod loaders;
 mod mutation;
+mod observe;
 mod pipeline;
 mod query;
 mod request;
@@ -30,12 +31,14 @@ pub use http::{graphql_handler, respond_negotiated};
 pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
+pub use observe::Observe;
 pub use query::QueryRoot;
 pub use sdl::sdl;
 pub use subscription::SubscriptionRoot;
 pub use ws::graphql_get;
 
 use crate::domain::PageRequest;
+use crate::metrics::Metrics;
 use crate::service::ChatService;
 
 /// Default deepest selection nesting a query may have, leaf fields included. graphql-js 16's
@@ -71,9 +74,10 @@ impl Default for QueryLimits {
 /// chatgate's schema type.
 pub type ChatSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-/// Builds the schema around the service, refusing queries beyond `limits` before they run.
-pub fn build_schema(service: ChatService, limits: QueryLimits) -> ChatSchema {
-    build_schema_with_cache(service, limits, DocumentCache::default())
+/// Builds the schema around the service, refusing queries beyond `limits` before they run;
+/// every operation is logged and measured into `metrics` ([`Observe`]).
+pub fn build_schema(service: ChatService, limits: QueryLimits, metrics: &Metrics) -> ChatSchema {
+    build_schema_with_cache(service, limits, metrics, DocumentCache::default())
 }
 
 /// [`build_schema`] with a given document cache, so tests can look into it. Every check
@@ -81,11 +85,14 @@ pub fn build_schema(service: ChatService, limits: QueryLimits) -> ChatSchema {
 pub fn build_schema_with_cache(
     service: ChatService,
     limits: QueryLimits,
+    metrics: &Metrics,
     cache: DocumentCache,
 ) -> ChatSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .data(StoreLoader::batching(service.store().clone()))
         .data(service)
+        // First, so it sees every response as it leaves, errors with their final codes.
+        .extension(Observe::new(metrics.clone()))
         .extension(pipeline::Pipeline::new(limits.max_complexity, cache))
         .limit_depth(limits.max_depth)
         .finish()

@@ -17,10 +17,24 @@ pub fn selected_operation<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
 ) -> Option<&'a Positioned<OperationDefinition>> {
+    selected_named_operation(document, name).map(|(_, operation)| operation)
+}
+
+/// Like [`selected_operation`], with the name the document gives the operation (`None` for
+/// an anonymous one).
+pub fn selected_named_operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'a str>, &'a Positioned<OperationDefinition>)> {
     match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Single(op), _) => Some((None, op)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(defined, op)| (Some(defined.as_str()), op)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(defined, op)| (Some(defined.as_str()), op)),
         _ => None,
     }
 }

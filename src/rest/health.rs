@@ -69,7 +69,9 @@ pub async fn health_db(State(service): State<ChatService>) -> Response {
             database: "disconnected",
             error: error.envelope()["error"].take(),
         };
-        return (error.code().http_status(), Json(body)).into_response();
+        let mut response = (error.code().http_status(), Json(body)).into_response();
+        crate::metrics::http::mark_error(&mut response, error.code());
+        return response;
     }
     Json(DbHealthView {
         status: "ok",

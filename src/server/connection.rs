@@ -281,6 +281,7 @@ mod tests {
     const SETTINGS: ServerSettings = ServerSettings {
         header_read_timeout: Duration::from_secs(10),
         keep_alive_timeout: Duration::from_secs(60),
+        drain_delay: Duration::ZERO,
     };
 
     fn since(activity: &Activity) -> Instant {

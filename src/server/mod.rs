@@ -45,6 +45,9 @@ pub struct ServerSettings {
     pub header_read_timeout: Duration,
     /// How long a keep-alive connection may sit idle after a response before it is closed.
     pub keep_alive_timeout: Duration,
+    /// How long the server goes on accepting and answering once shutdown begins (with
+    /// `/health/ready` already 503), so a load balancer notices before connections are refused.
+    pub drain_delay: Duration,
 }
 
 impl Default for ServerSettings {
@@ -52,6 +55,7 @@ impl Default for ServerSettings {
         Self {
             header_read_timeout: Duration::from_secs(DEFAULT_HEADER_READ_TIMEOUT_SECS),
             keep_alive_timeout: Duration::from_secs(DEFAULT_KEEP_ALIVE_TIMEOUT_SECS),
+            drain_delay: Duration::ZERO,
         }
     }
 }

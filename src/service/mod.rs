@@ -24,7 +24,8 @@ use self::turns::Turns;
 use crate::assistant::Responder;
 use crate::domain::{Position, parse_id};
 use crate::error::{AppError, AppResult};
-use crate::events::{ChangeFeed, LiveStream, Topic};
+use crate::events::{ChangeFeed, LiveItem, LiveStream, Topic};
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Default page sizes of each list (docs/api.md, "Lists").
@@ -56,6 +57,8 @@ pub struct ChatService {
     replies: TaskTracker,
     /// The live streams whose starting point is fixed, by topic.
     established: Established,
+    /// Where live subscriptions and their events are counted.
+    metrics: Metrics,
 }
 
 impl ChatService {
@@ -68,7 +71,32 @@ impl ChatService {
             turns: Arc::default(),
             replies: TaskTracker::new(),
             established: Established::default(),
+            metrics: Metrics::off(),
         }
+    }
+
+    /// The same service counting live subscriptions, events delivered and subscribers lagged
+    /// into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// `stream`, counted: active while it lives, each event it hands over, and a lag.
+    fn counted(&self, stream: LiveStream) -> LiveStream {
+        if !self.metrics.is_on() {
+            return stream;
+        }
+        let metrics = self.metrics.clone();
+        let active = metrics.subscription_started();
+        stream.observed(move |item| {
+            let _active = &active;
+            match item {
+                LiveItem::Event(_) => metrics.event_delivered(),
+                LiveItem::Lagged => metrics.subscriber_lagged(),
+                LiveItem::Ended => {}
+            }
+        })
     }
 
     /// The store, for batched loads that need no business rule.
@@ -96,7 +124,7 @@ impl ChatService {
         };
         let stream = LiveStream::conversation(rx, self.store.clone(), id, start, replay);
         let established = self.established.enter(Topic::Conversation(id));
-        Ok((id, stream.holding(established)))
+        Ok((id, self.counted(stream.holding(established))))
     }
 
     /// Where message `raw` stands in conversation `conversation_id`.
@@ -117,14 +145,15 @@ impl ChatService {
         let Some(id) = id else {
             let rx = self.feed.subscribe(Topic::AllChats);
             let established = self.established.enter(Topic::AllChats);
-            return Ok(LiveStream::chats(rx, None).holding(established));
+            return Ok(self.counted(LiveStream::chats(rx, None).holding(established)));
         };
         let id = require_id(id, "chat")?;
         let rx = self.feed.subscribe(Topic::Chat(id));
         match self.store.get_chat(id).await? {
             Some(chat) => {
                 let established = self.established.enter(Topic::Chat(id));
-                Ok(LiveStream::chats(rx, Some(chat.version)).holding(established))
+                let stream = LiveStream::chats(rx, Some(chat.version)).holding(established);
+                Ok(self.counted(stream))
             }
             None => Err(AppError::not_found("chat")),
         }

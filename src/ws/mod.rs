@@ -24,6 +24,7 @@ use tokio_util::task::task_tracker::TaskTrackerToken;
 pub use auth::{Admission, OpenAccess, SocketAuth};
 
 use crate::error::{AppError, ErrorCode};
+use crate::metrics::{Metrics, OpenGuard};
 
 /// Largest frame (and message) a socket accepts: 1 MiB, like request bodies. A larger one closes
 /// the socket with 1009.
@@ -122,6 +123,8 @@ pub struct Sockets {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     auth: Arc<dyn SocketAuth>,
+    /// Where open sockets are counted, by protocol.
+    metrics: Metrics,
 }
 
 impl Sockets {
@@ -133,7 +136,14 @@ impl Sockets {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             auth,
+            metrics: Metrics::off(),
         }
+    }
+
+    /// The same sockets counted into `metrics` (the application state sets it).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The settings every socket runs with.
@@ -146,8 +156,9 @@ impl Sockets {
         &self.auth
     }
 
-    /// A place for one more socket, or `None` when all are taken or the server is stopping.
-    pub fn admit(&self) -> Option<SocketTicket> {
+    /// A place for one more socket speaking `protocol` (its name in the metrics), or `None`
+    /// when all are taken or the server is stopping.
+    pub fn admit(&self, protocol: &'static str) -> Option<SocketTicket> {
         if self.shutdown.is_cancelled() {
             return None;
         }
@@ -155,6 +166,7 @@ impl Sockets {
         Some(SocketTicket {
             _permit: permit,
             _task: self.tasks.token(),
+            _counted: self.metrics.socket_opened(protocol),
             shutdown: self.shutdown.clone(),
         })
     }
@@ -194,6 +206,7 @@ impl Sockets {
 pub struct SocketTicket {
     _permit: OwnedSemaphorePermit,
     _task: TaskTrackerToken,
+    _counted: OpenGuard,
     shutdown: CancellationToken,
 }
 
@@ -441,13 +454,16 @@ mod tests {
             ..SocketSettings::default()
         };
         let sockets = Sockets::new(settings, Arc::new(OpenAccess));
-        let first = sockets.admit().expect("first place");
-        let _second = sockets.admit().expect("second place");
-        assert!(sockets.admit().is_none());
+        let first = sockets.admit("join").expect("first place");
+        let _second = sockets.admit("join").expect("second place");
+        assert!(sockets.admit("join").is_none());
         assert_eq!(sockets.open(), 2);
         drop(first);
-        assert!(sockets.admit().is_some());
+        assert!(sockets.admit("join").is_some());
         sockets.shut_down();
-        assert!(sockets.admit().is_none(), "no new sockets while stopping");
+        assert!(
+            sockets.admit("join").is_none(),
+            "no new sockets while stopping"
+        );
     }
 }

@@ -23,6 +23,7 @@ async fn app(header_read_timeout: Duration, keep_alive_timeout: Duration) -> Tes
     spawn_app_with_server(ServerSettings {
         header_read_timeout,
         keep_alive_timeout,
+        ..ServerSettings::default()
     })
     .await
 }

@@ -164,6 +164,7 @@ async fn without_a_key_no_route_or_method_is_reached_whatever_the_upgrade_header
         format!("/chats/{chat}"),
         format!("/chats/{chat}/toggle"),
         "/no/such/route".to_owned(),
+        "/metrics".to_owned(),
     ];
     for prefix in ["/api", "/api/v1"] {
         paths.push(format!("{prefix}/conversations?userId=owner"));

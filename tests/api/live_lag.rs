@@ -115,6 +115,19 @@ async fn a_subscriber_too_far_behind_gets_subscription_lagged_after_a_gap_free_p
     );
     assert_eq!(error["path"], json!(["messageAdded"]));
     assert_eq!(client.next().await, json!({"id": "m", "type": "complete"}));
+    let metrics = crate::metrics::scrape(&app, None).await;
+    let counted = |series: &str| crate::metrics::value(&metrics, series);
+    assert_eq!(counted("chatgate_subscribers_lagged_total"), 1.0);
+    assert_eq!(
+        counted("chatgate_errors_total{code=\"SUBSCRIPTION_LAGGED\"}"),
+        1.0
+    );
+    crate::metrics::eventually(
+        &app,
+        "chatgate_graphql_operations_total{operation_type=\"subscription\",operation_name=\"other\",outcome=\"error\"}",
+        1.0,
+    )
+    .await;
 
     // The README's recipe: resubscribe after the last message received; the rest follows.
     let last = received.last().unwrap_or(&stored[3]);

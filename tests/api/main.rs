@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod access_log;
 mod assistant_failures;
 mod assistant_keys;
 mod assistant_openai;
@@ -10,6 +11,7 @@ mod concurrency;
 mod connection_timeouts;
 mod counting_store;
 mod dataloader;
+mod drain;
 mod edge;
 mod edge_client_keys;
 mod edge_keys_everywhere;
@@ -31,6 +33,8 @@ mod live_across;
 mod live_feed;
 mod live_lag;
 mod live_resume;
+mod metrics;
+mod metrics_exposure;
 mod null_propagation;
 mod oversized_requests;
 mod pagination;

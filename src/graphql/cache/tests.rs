@@ -11,6 +11,7 @@ use super::{DocumentCache, declares_no_variables};
 use crate::assistant::BuiltinResponder;
 use crate::domain::SystemClock;
 use crate::graphql::{ChatSchema, QueryLimits, build_schema_with_cache};
+use crate::metrics::Metrics;
 use crate::service::ChatService;
 use crate::store::MemoryStore;
 
@@ -24,7 +25,7 @@ fn schema(cache: &DocumentCache, max_complexity: usize) -> ChatSchema {
         max_complexity,
         ..QueryLimits::default()
     };
-    build_schema_with_cache(service, limits, cache.clone())
+    build_schema_with_cache(service, limits, &Metrics::off(), cache.clone())
 }
 
 async fn run(schema: &ChatSchema, query: &str, variables: Value) -> Value {

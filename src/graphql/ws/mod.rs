@@ -57,7 +57,7 @@ pub async fn graphql_get(
         );
     };
     upgrade.set_selected_protocol(HeaderValue::from_static(protocol.name()));
-    let Some(ticket) = sockets.admit() else {
+    let Some(ticket) = sockets.admit(protocol.name()) else {
         return busy(&headers);
     };
     let session = GraphqlSession::new(protocol, schema, sockets, headers);

@@ -45,7 +45,7 @@ pub async fn join_socket(
         Err(rejection) => return not_a_socket(&rejection),
     };
     let headers = parts.headers;
-    let Some(ticket) = sockets.admit() else {
+    let Some(ticket) = sockets.admit("join") else {
         let err = AppError::new(
             ErrorCode::ServiceUnavailable,
             "too many open WebSockets; retry later",

@@ -167,6 +167,19 @@ fn state(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
     AppState::new(store, Arc::new(BuiltinResponder::new(clock)))
 }
 
+/// Spawns the app over a state built by the test (say, with metrics off).
+pub async fn spawn_app_with_state(state: AppState) -> TestApp {
+    spawn_state(state, None).await
+}
+
+/// A memory store and the built-in assistant on the system clock, for tests that build their
+/// own state around them.
+pub fn memory_parts() -> (Arc<dyn Store>, Arc<dyn Responder>) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    (store, Arc::new(BuiltinResponder::new(clock)))
+}
+
 /// Spawns the app with `responder` as its assistant.
 pub async fn spawn_app_with_responder(responder: Arc<dyn Responder>) -> TestApp {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -1,0 +1,186 @@
+//! What every GraphQL operation tells operators, over HTTP and WebSocket alike: its type and
+//! name in the request's log span (never its variables or text), and its metrics (by type,
+//! bounded name and outcome, with latency, and the codes of its errors).
+//!
+//! One async-graphql extension, registered first so that it sees each response as it leaves.
+//! A query or mutation is counted at its (one) response, a subscription when it ends.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextSubscribe,
+};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Request, Response, ServerResult, Variables};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+use super::errors::{code_of, ensure_codes};
+use super::variables::selected_named_operation;
+use crate::error::ErrorCode;
+use crate::metrics::Metrics;
+
+/// The extension factory; one per schema, holding the application's metrics.
+pub struct Observe {
+    metrics: Metrics,
+}
+
+impl Observe {
+    /// Observes into `metrics` (which may be off: the log fields are written anyway).
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl ExtensionFactory for Observe {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Observer {
+            tracker: Arc::new(Mutex::new(Tracker {
+                metrics: self.metrics.clone(),
+                started: Instant::now(),
+                requested_name: None,
+                operation: None,
+                errored: false,
+                counted: false,
+            })),
+        })
+    }
+}
+
+struct Observer {
+    tracker: Arc<Mutex<Tracker>>,
+}
+
+/// One operation's facts, gathered by the hooks as it runs.
+struct Tracker {
+    metrics: Metrics,
+    started: Instant,
+    /// The `operationName` the request gave.
+    requested_name: Option<String>,
+    /// The selected operation's type, and its name when the document names it.
+    operation: Option<(OperationType, Option<String>)>,
+    errored: bool,
+    counted: bool,
+}
+
+fn type_label(operation_type: Option<OperationType>) -> &'static str {
+    match operation_type {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    }
+}
+
+/// The type of the operation `name` selects in `document`, and its name when it has one.
+fn select(
+    document: &ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(OperationType, Option<String>)> {
+    selected_named_operation(document, name)
+        .map(|(defined, op)| (op.node.ty, defined.map(str::to_owned)))
+}
+
+impl Tracker {
+    fn operation_type(&self) -> Option<OperationType> {
+        self.operation.as_ref().map(|(ty, _)| *ty)
+    }
+
+    /// Notes one response: counts its errors' codes, and counts a query or mutation.
+    fn saw(&mut self, response: &mut Response) {
+        ensure_codes(&mut response.errors);
+        if self.metrics.is_on() {
+            let codes = response.errors.iter().filter_map(code_of);
+            for code in codes.filter_map(ErrorCode::from_wire) {
+                self.metrics.error(code);
+            }
+        }
+        self.errored |= !response.errors.is_empty();
+        if self.operation_type() != Some(OperationType::Subscription) {
+            self.count(true);
+        }
+    }
+
+    /// Counts the operation once; queries and mutations with their latency.
+    fn count(&mut self, timed: bool) {
+        if self.counted {
+            return;
+        }
+        self.counted = true;
+        let name = self
+            .operation
+            .as_ref()
+            .and_then(|(_, name)| name.as_deref());
+        let Some(name) = self.metrics.operation_name(name) else {
+            return;
+        };
+        let took = timed.then(|| self.started.elapsed());
+        let ty = type_label(self.operation_type());
+        self.metrics
+            .graphql_operation(ty, name, !self.errored, took);
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        self.count(false);
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Observer {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        self.tracker.lock().saw(&mut response);
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let tracker = self.tracker.clone();
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                tracker.lock().saw(&mut response);
+                response
+            })
+            .boxed()
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        self.tracker.lock().requested_name = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let mut tracker = self.tracker.lock();
+        let operation = select(&document, tracker.requested_name.as_deref());
+        if let Some((ty, name)) = &operation {
+            let span = tracing::Span::current();
+            span.record("graphql_operation_type", type_label(Some(*ty)));
+            if let Some(name) = name {
+                span.record("graphql_operation_name", name.as_str());
+            }
+        }
+        tracker.operation = operation;
+        Ok(document)
+    }
+}

@@ -19,6 +19,7 @@ use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
+use crate::graphql::ws::SharedExecutions;
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::playground;
 use crate::readiness::Readiness;
@@ -34,6 +35,8 @@ use crate::ws::{self, OpenAccess, SocketAuth, SocketSettings, Sockets};
 pub struct AppState {
     pub service: ChatService,
     pub schema: ChatSchema,
+    /// The executions that subscribers of the same selection share (on `schema`).
+    pub executions: SharedExecutions,
     pub edge: Edge,
     /// Live sockets: their cap, their shutdown signal, their authentication hook.
     pub sockets: Sockets,
@@ -59,6 +62,12 @@ impl FromRef<AppState> for ChatSchema {
     }
 }
 
+impl FromRef<AppState> for SharedExecutions {
+    fn from_ref(state: &AppState) -> Self {
+        state.executions.clone()
+    }
+}
+
 impl FromRef<AppState> for ChatService {
     fn from_ref(state: &AppState) -> Self {
         state.service.clone()
@@ -73,6 +82,7 @@ impl AppState {
         let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess));
         Self {
             service,
+            executions: SharedExecutions::new(schema.clone()),
             schema,
             edge: Edge::default(),
             sockets,
@@ -96,6 +106,7 @@ impl AppState {
     /// The same state with other GraphQL query limits (depth and cost).
     pub fn with_query_limits(mut self, limits: QueryLimits) -> Self {
         self.schema = graphql::build_schema(self.service.clone(), limits);
+        self.executions = SharedExecutions::new(self.schema.clone());
         self
     }
 

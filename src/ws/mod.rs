@@ -8,12 +8,13 @@
 
 pub mod auth;
 pub mod join;
+mod rendered;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -22,6 +23,7 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 pub use auth::{Admission, OpenAccess, SocketAuth};
+pub use rendered::RenderedFrames;
 
 use crate::error::{AppError, ErrorCode};
 
@@ -52,6 +54,10 @@ const DRAIN_QUIET: Duration = Duration::from_millis(200);
 
 /// The longest a socket delivers at shutdown, however busy its streams stay.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// How many recent changes keep their rendered `/ws` frame for the next socket (see
+/// [`RenderedFrames`]); all topics share it.
+const JOIN_FRAMES_KEPT: usize = 1024;
 
 /// A close frame's reason may hold at most 123 bytes (RFC 6455 section 5.5).
 const MAX_CLOSE_REASON: usize = 123;
@@ -122,6 +128,7 @@ pub struct Sockets {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     auth: Arc<dyn SocketAuth>,
+    join_frames: Arc<RenderedFrames>,
 }
 
 impl Sockets {
@@ -133,6 +140,7 @@ impl Sockets {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             auth,
+            join_frames: Arc::new(RenderedFrames::new(JOIN_FRAMES_KEPT)),
         }
     }
 
@@ -144,6 +152,11 @@ impl Sockets {
     /// The hook deciding who may use a socket.
     pub fn auth(&self) -> &Arc<dyn SocketAuth> {
         &self.auth
+    }
+
+    /// The `/ws` frames of recent changes, rendered once for every socket that joined.
+    pub fn join_frames(&self) -> &RenderedFrames {
+        &self.join_frames
     }
 
     /// A place for one more socket, or `None` when all are taken or the server is stopping.
@@ -345,7 +358,7 @@ pub async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Exit> 
 }
 
 /// Sends a text frame.
-pub async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), Exit> {
+pub async fn send_text(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<(), Exit> {
     send(socket, Message::Text(text.into())).await
 }
 

@@ -30,6 +30,7 @@ mod live_across;
 mod live_feed;
 mod live_lag;
 mod live_resume;
+mod live_sharing;
 mod null_propagation;
 mod oversized_requests;
 mod pagination;

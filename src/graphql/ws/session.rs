@@ -8,7 +8,6 @@
 
 use std::pin::Pin;
 
-use async_graphql::Response;
 use axum::extract::ws::{Message, WebSocket};
 use axum::http::HeaderMap;
 use futures::{Stream, StreamExt};
@@ -16,7 +15,7 @@ use tokio::time::Interval;
 use tokio_stream::StreamMap;
 
 use super::protocol::{self, ClientMessage, Subprotocol};
-use crate::graphql::ChatSchema;
+use super::shared::{Outcome, SharedExecutions};
 use crate::ws::{self, Admission, Drain, Exit, Session, Sockets};
 
 /// graphql-transport-ws close codes
@@ -38,12 +37,12 @@ pub mod close {
 }
 
 /// An operation's results, then `None` when it completed.
-type Operation = Pin<Box<dyn Stream<Item = Option<Response>> + Send>>;
+type Operation = Pin<Box<dyn Stream<Item = Option<Outcome>> + Send>>;
 
 /// The state of one GraphQL WebSocket connection.
 pub struct GraphqlSession {
     protocol: Subprotocol,
-    schema: ChatSchema,
+    executions: SharedExecutions,
     sockets: Sockets,
     headers: HeaderMap,
     init_received: bool,
@@ -56,7 +55,7 @@ enum Wake {
     Frame(Option<Result<Message, axum::Error>>),
     InitTimeout,
     Keepalive,
-    Result(String, Option<Response>),
+    Result(String, Option<Outcome>),
     Shutdown,
 }
 
@@ -73,13 +72,13 @@ impl GraphqlSession {
     /// A session speaking `protocol`; `headers` are the upgrade request's, for the auth hook.
     pub fn new(
         protocol: Subprotocol,
-        schema: ChatSchema,
+        executions: SharedExecutions,
         sockets: Sockets,
         headers: HeaderMap,
     ) -> Self {
         Self {
             protocol,
-            schema,
+            executions,
             sockets,
             headers,
             init_received: false,
@@ -207,8 +206,8 @@ impl GraphqlSession {
                     return Ok(());
                 }
                 let results = self
-                    .schema
-                    .execute_stream_with_session_data(*request, Default::default())
+                    .executions
+                    .operation(*request)
                     .map(Some)
                     .chain(futures::stream::once(async { None }));
                 self.operations.insert(id, Box::pin(results));
@@ -227,13 +226,20 @@ impl GraphqlSession {
         &mut self,
         socket: &mut WebSocket,
         id: String,
-        result: Option<Response>,
+        result: Option<Outcome>,
     ) -> Result<(), Exit> {
-        let Some(response) = result else {
-            // Removed now, not when the map next polls the ended stream: the id is free again
-            // the moment the client reads `complete`.
-            self.operations.remove(&id);
-            return ws::send_text(socket, protocol::complete(&id)).await;
+        let response = match result {
+            Some(Outcome::Response(response)) => response,
+            Some(Outcome::Payload(payload)) => {
+                let frame = protocol::shared_result(self.protocol, &id, &payload);
+                return ws::send_text(socket, frame).await;
+            }
+            None => {
+                // Removed now, not when the map next polls the ended stream: the id is free
+                // again the moment the client reads `complete`.
+                self.operations.remove(&id);
+                return ws::send_text(socket, protocol::complete(&id)).await;
+            }
         };
         let outgoing = protocol::result(self.protocol, &id, response);
         if outgoing.ends_operation {

@@ -234,30 +234,20 @@ impl JoinSession {
     ) -> Result<(), Exit> {
         let id_text = id.to_string();
         match item {
-            LiveItem::Event(change) => match &*change {
-                Change::MessageAdded(message) => send(socket, frames::message(message)).await,
-                Change::ConversationDeleted(_) => {
+            LiveItem::Event(change) => {
+                if matches!(*change, Change::ConversationDeleted(_)) {
                     self.joined.remove(&id);
-                    send(socket, frames::deleted(&id_text)).await
                 }
-                Change::AssistantDelta {
-                    message_id, delta, ..
-                } => {
-                    let frame = frames::delta(&id_text, &message_id.to_string(), delta);
-                    send(socket, frame).await
+                // Rendered by the first socket that sends it; every other one shares the bytes.
+                match self
+                    .sockets
+                    .join_frames()
+                    .get_or_render(&change, frames::change)
+                {
+                    Some(frame) => super::send_text(socket, frame).await,
+                    None => Ok(()),
                 }
-                Change::AssistantFailed {
-                    message_id,
-                    code,
-                    message,
-                    ..
-                } => {
-                    let err = AppError::new(*code, message.clone());
-                    let frame = frames::reply_failed(&id_text, &message_id.to_string(), &err);
-                    send(socket, frame).await
-                }
-                _ => Ok(()),
-            },
+            }
             LiveItem::Lagged => {
                 self.joined.remove(&id);
                 let err = AppError::new(

@@ -351,7 +351,14 @@ pub fn close_reason(reason: &str) -> &str {
 /// Sends one message; a peer that has not taken it within [`WRITE_STALL_LIMIT`], or a broken
 /// connection, ends the session.
 pub async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Exit> {
-    match tokio::time::timeout(WRITE_STALL_LIMIT, socket.send(message)).await {
+    let mut sending = std::pin::pin!(socket.send(message));
+    // Most writes finish at once; only one that waits for the peer needs a timer (arming one
+    // for every frame of a broadcast to thousands of sockets costs more than the write).
+    let sent = match futures::poll!(sending.as_mut()) {
+        std::task::Poll::Ready(sent) => Ok(sent),
+        std::task::Poll::Pending => tokio::time::timeout(WRITE_STALL_LIMIT, sending).await,
+    };
+    match sent {
         Ok(Ok(())) => Ok(()),
         _ => Err(Exit::Gone),
     }

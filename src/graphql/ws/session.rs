@@ -92,9 +92,12 @@ impl GraphqlSession {
         tokio::pin!(init_deadline);
         let mut keepalive = self.sockets.keepalive();
         let sockets = self.sockets.clone();
+        // Pinned once: a fresh one each turn would register with the shutdown signal again.
+        let shutdown = sockets.shutting_down();
+        tokio::pin!(shutdown);
         loop {
             let wake = tokio::select! {
-                () = sockets.shutting_down() => Wake::Shutdown,
+                () = &mut shutdown => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut init_deadline, if !self.init_received => Wake::InitTimeout,
                 _ = keepalive.tick(), if self.acknowledged => Wake::Keepalive,

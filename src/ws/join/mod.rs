@@ -105,9 +105,12 @@ impl JoinSession {
         tokio::pin!(auth_deadline);
         let mut keepalive = self.sockets.keepalive();
         let sockets = self.sockets.clone();
+        // Pinned once: a fresh one each turn would register with the shutdown signal again.
+        let shutdown = sockets.shutting_down();
+        tokio::pin!(shutdown);
         loop {
             let wake = tokio::select! {
-                () = sockets.shutting_down() => Wake::Shutdown,
+                () = &mut shutdown => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut auth_deadline, if !self.authenticated => Wake::AuthTimeout,
                 _ = keepalive.tick() => Wake::Keepalive,

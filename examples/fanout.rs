@@ -14,8 +14,9 @@
 //! ```
 //!
 //! Arguments: `<host:port> <server pid> <subscribers> <one|spread> [posts per second, default
-//! 10] [seconds, default 10]`. Client sockets are bound to 127.0.0.2, 127.0.0.3, … (10,000 per
-//! address) so the ephemeral ports of one source address do not run short.
+//! 10] [seconds, default 10]`. Client sockets are bound to 127.R.0.2, 127.R.0.3, … (10,000 per
+//! address, R from the process id) so the ephemeral ports of one source address do not run
+//! short.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -97,7 +98,8 @@ async fn main() {
     wait_for(&delivered, expected_warm, Duration::from_secs(60)).await;
     let rss_subscribed = resident_kib(args.pid);
 
-    let cpu_before = cpu_ms(args.pid);
+    let (cpu_before, client_cpu_before) = (cpu_ms(args.pid), cpu_ms(std::process::id()));
+    let measuring = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / args.rate);
     let mut posts = Vec::new();
     for k in 0..(args.rate * args.seconds) as usize {
@@ -118,6 +120,8 @@ async fn main() {
     let expected = expected_warm + 2 * per_post * sent.len() as u64;
     let all_in = wait_for(&delivered, expected, Duration::from_secs(120)).await;
     let cpu_used = cpu_ms(args.pid) - cpu_before;
+    let client_cpu = cpu_ms(std::process::id()) - client_cpu_before;
+    let measured_ms = measuring.elapsed().as_millis().max(1) as u64;
     let _ = stop.send(true);
     let mut received = Vec::new();
     for reader in readers {
@@ -153,6 +157,11 @@ async fn main() {
         "server CPU {cpu_used} ms for {frames} frames: {:.2} µs per delivered frame",
         cpu_used as f64 * 1000.0 / frames.max(1) as f64
     );
+    println!(
+        "over {measured_ms} ms: server CPU {}% of a core, load client CPU {}%",
+        cpu_used * 100 / measured_ms,
+        client_cpu * 100 / measured_ms
+    );
 }
 
 fn parse_args() -> Args {
@@ -183,7 +192,10 @@ fn parse_args() -> Args {
 
 /// Opens socket `index` from its own source address, acknowledged and subscribed.
 async fn open(server: SocketAddr, index: usize, conversation: &str) -> Socket {
-    let source = Ipv4Addr::new(127, 0, 0, 2 + (index / SOCKETS_PER_ADDRESS) as u8);
+    // A run of its own (by process id) in 127.0.0.0/8: the last run's connections may still
+    // be in TIME_WAIT on the server's side.
+    let run = 1 + (std::process::id() % 250) as u8;
+    let source = Ipv4Addr::new(127, run, 0, 2 + (index / SOCKETS_PER_ADDRESS) as u8);
     let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
     tcp.bind(SocketAddr::from((source, 0)))
         .expect("a source port");

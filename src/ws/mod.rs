@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::{Stream, StreamExt};
+use futures::{SinkExt, Stream, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -351,14 +351,35 @@ pub fn close_reason(reason: &str) -> &str {
 /// Sends one message; a peer that has not taken it within [`WRITE_STALL_LIMIT`], or a broken
 /// connection, ends the session.
 pub async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Exit> {
-    let mut sending = std::pin::pin!(socket.send(message));
+    within_stall_limit(socket.send(message)).await
+}
+
+/// Most frames a socket buffers before it flushes: results already waiting go out in one
+/// write, without one client's burst delaying its flush for long.
+pub const WRITE_BATCH: usize = 16;
+
+/// Buffers one text frame for the next [`flush`] (the buffer writes out by itself when full);
+/// fails like [`send`].
+pub async fn feed_text(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<(), Exit> {
+    within_stall_limit(socket.feed(Message::Text(text.into()))).await
+}
+
+/// Writes out what [`feed_text`] buffered; fails like [`send`].
+pub async fn flush(socket: &mut WebSocket) -> Result<(), Exit> {
+    within_stall_limit(SinkExt::flush(socket)).await
+}
+
+async fn within_stall_limit(
+    write: impl Future<Output = Result<(), axum::Error>>,
+) -> Result<(), Exit> {
+    let mut write = std::pin::pin!(write);
     // Most writes finish at once; only one that waits for the peer needs a timer (arming one
     // for every frame of a broadcast to thousands of sockets costs more than the write).
-    let sent = match futures::poll!(sending.as_mut()) {
-        std::task::Poll::Ready(sent) => Ok(sent),
-        std::task::Poll::Pending => tokio::time::timeout(WRITE_STALL_LIMIT, sending).await,
+    let written = match futures::poll!(write.as_mut()) {
+        std::task::Poll::Ready(written) => Ok(written),
+        std::task::Poll::Pending => tokio::time::timeout(WRITE_STALL_LIMIT, write).await,
     };
-    match sent {
+    match written {
         Ok(Ok(())) => Ok(()),
         _ => Err(Exit::Gone),
     }

@@ -16,16 +16,16 @@ use parking_lot::Mutex;
 
 use crate::events::Change;
 
-/// The rendered frames (or payloads) of the most recent changes, by change.
-pub struct RenderedFrames {
+/// What the most recent changes rendered to, by change: a frame (`None`: nothing to send),
+/// or whatever a protocol keeps per change (a cell its payload is being rendered into).
+pub struct RenderedFrames<V = Option<Utf8Bytes>> {
     capacity: usize,
-    inner: Mutex<Entries>,
+    inner: Mutex<Entries<V>>,
     renders: AtomicU64,
 }
 
-#[derive(Default)]
-struct Entries {
-    by_change: HashMap<usize, (Arc<Change>, Option<Utf8Bytes>)>,
+struct Entries<V> {
+    by_change: HashMap<usize, (Arc<Change>, V)>,
     order: VecDeque<usize>,
 }
 
@@ -35,62 +35,50 @@ fn key(change: &Arc<Change>) -> usize {
 }
 
 impl RenderedFrames {
-    /// A cache of the last `capacity` changes' renderings.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            inner: Mutex::new(Entries::default()),
-            renders: AtomicU64::new(0),
-        }
-    }
-
-    /// What `change` renders to (`None`: nothing to send), rendered by `render` only if no
+    /// The `/ws` frame of `change` (`None`: nothing to send), rendered by `render` only if no
     /// socket rendered it before.
-    pub fn get_or_render(
+    pub fn frame(
         &self,
         change: &Arc<Change>,
         render: impl FnOnce(&Change) -> Option<String>,
     ) -> Option<Utf8Bytes> {
-        let mut entries = self.inner.lock();
-        if let Some((_, frame)) = entries.by_change.get(&key(change)) {
-            return frame.clone();
+        self.get_or_render(change, |change| render(change).map(Utf8Bytes::from))
+    }
+}
+
+impl<V: Clone> RenderedFrames<V> {
+    /// A cache of the last `capacity` changes' renderings.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Entries {
+                by_change: HashMap::new(),
+                order: VecDeque::new(),
+            }),
+            renders: AtomicU64::new(0),
         }
-        let frame = render(change).map(Utf8Bytes::from);
-        self.renders.fetch_add(1, Ordering::Relaxed);
-        self.insert(&mut entries, change, frame.clone());
-        frame
     }
 
-    /// What `change` rendered to, if it is still kept.
-    pub fn get(&self, change: &Arc<Change>) -> Option<Utf8Bytes> {
-        let entries = self.inner.lock();
+    /// What `change` renders to, made by `render` (under the cache's lock, so once) only if
+    /// nobody asked for it before.
+    pub fn get_or_render(&self, change: &Arc<Change>, render: impl FnOnce(&Change) -> V) -> V {
+        let mut entries = self.inner.lock();
+        let address = key(change);
+        if let Some((_, value)) = entries.by_change.get(&address) {
+            return value.clone();
+        }
+        let value = render(change);
+        self.renders.fetch_add(1, Ordering::Relaxed);
         entries
             .by_change
-            .get(&key(change))
-            .and_then(|(_, frame)| frame.clone())
-    }
-
-    /// Keeps `frame` as what `change` renders to, counting one rendering.
-    pub fn put(&self, change: &Arc<Change>, frame: Utf8Bytes) {
-        let mut entries = self.inner.lock();
-        self.renders.fetch_add(1, Ordering::Relaxed);
-        self.insert(&mut entries, change, Some(frame));
-    }
-
-    fn insert(&self, entries: &mut Entries, change: &Arc<Change>, frame: Option<Utf8Bytes>) {
-        let address = key(change);
-        if entries
-            .by_change
-            .insert(address, (change.clone(), frame))
-            .is_none()
-        {
-            entries.order.push_back(address);
-        }
+            .insert(address, (change.clone(), value.clone()));
+        entries.order.push_back(address);
         while entries.order.len() > self.capacity {
             if let Some(oldest) = entries.order.pop_front() {
                 entries.by_change.remove(&oldest);
             }
         }
+        value
     }
 
     /// How many renderings were made (not taken from the cache) since the start: with sharing,
@@ -114,23 +102,27 @@ mod tests {
         let frames = RenderedFrames::new(4);
         let event = change();
         for _ in 0..10 {
-            let frame = frames.get_or_render(&event, |_| Some("frame".into()));
+            let frame = frames.frame(&event, |_| Some("frame".into()));
             assert_eq!(frame.as_ref().map(|f| f.as_str()), Some("frame"));
         }
         assert_eq!(frames.renders(), 1);
-        assert_eq!(frames.get_or_render(&event, |_| None), Some("frame".into()));
+        assert_eq!(frames.frame(&event, |_| None), Some("frame".into()));
     }
 
     #[test]
     fn only_the_most_recent_changes_are_kept() {
-        let frames = RenderedFrames::new(2);
+        let frames = RenderedFrames::<u32>::new(2);
         let events: Vec<_> = (0..3).map(|_| change()).collect();
-        for event in &events {
-            frames.put(event, "x".into());
+        for (n, event) in events.iter().enumerate() {
+            assert_eq!(frames.get_or_render(event, |_| n as u32), n as u32);
         }
-        assert!(frames.get(&events[0]).is_none(), "the oldest is gone");
-        assert!(frames.get(&events[1]).is_some());
-        assert!(frames.get(&events[2]).is_some());
-        assert_eq!(frames.renders(), 3);
+        assert_eq!(frames.get_or_render(&events[2], |_| 9), 2, "kept");
+        assert_eq!(frames.get_or_render(&events[1], |_| 9), 1, "kept");
+        assert_eq!(
+            frames.get_or_render(&events[0], |_| 9),
+            9,
+            "the oldest was gone"
+        );
+        assert_eq!(frames.renders(), 4);
     }
 }

@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use axum::extract::ws::{Message, WebSocket};
 use axum::http::HeaderMap;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::time::Interval;
 use tokio_stream::StreamMap;
 
@@ -112,7 +112,7 @@ impl GraphqlSession {
                     "Connection initialisation timeout",
                 )),
                 Wake::Keepalive => ws::send_text(socket, protocol::keepalive(self.protocol)).await,
-                Wake::Result(id, result) => self.on_result(socket, id, result).await,
+                Wake::Result(id, result) => self.on_results(socket, id, result).await,
                 Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
@@ -126,7 +126,7 @@ impl GraphqlSession {
     async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
         let drain = Drain::start();
         while let Some((id, result)) = drain.next(&mut self.operations).await {
-            if let Err(exit) = self.on_result(socket, id, result).await {
+            if let Err(exit) = self.on_results(socket, id, result).await {
                 return exit;
             }
         }
@@ -225,6 +225,26 @@ impl GraphqlSession {
         }
     }
 
+    /// Writes `result` and whatever results are already waiting (at most
+    /// [`ws::WRITE_BATCH`]), then flushes once: a broadcast's events that arrive together (a
+    /// message and its reply) cost each socket one write, not one each.
+    async fn on_results(
+        &mut self,
+        socket: &mut WebSocket,
+        id: String,
+        result: Option<Outcome>,
+    ) -> Result<(), Exit> {
+        self.on_result(socket, id, result).await?;
+        for _ in 1..ws::WRITE_BATCH {
+            let Some(Some((id, result))) = self.operations.next().now_or_never() else {
+                break;
+            };
+            self.on_result(socket, id, result).await?;
+        }
+        ws::flush(socket).await
+    }
+
+    /// Buffers the frame of one result; the caller flushes.
     async fn on_result(
         &mut self,
         socket: &mut WebSocket,
@@ -235,19 +255,19 @@ impl GraphqlSession {
             Some(Outcome::Response(response)) => response,
             Some(Outcome::Payload(payload)) => {
                 let frame = protocol::shared_result(self.protocol, &id, &payload);
-                return ws::send_text(socket, frame).await;
+                return ws::feed_text(socket, frame).await;
             }
             None => {
                 // Removed now, not when the map next polls the ended stream: the id is free
                 // again the moment the client reads `complete`.
                 self.operations.remove(&id);
-                return ws::send_text(socket, protocol::complete(&id)).await;
+                return ws::feed_text(socket, protocol::complete(&id)).await;
             }
         };
         let outgoing = protocol::result(self.protocol, &id, response);
         if outgoing.ends_operation {
             self.operations.remove(&id);
         }
-        ws::send_text(socket, outgoing.frame).await
+        ws::feed_text(socket, outgoing.frame).await
     }
 }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 
 use async_graphql::{Context, Request, Response, Variables};
 use axum::extract::ws::Utf8Bytes;
@@ -204,9 +204,14 @@ struct Group {
     variables: Variables,
     registry: Weak<Registry>,
     execution: tokio::sync::Mutex<Option<Execution>>,
-    payloads: RenderedFrames,
-    lagged: OnceLock<Utf8Bytes>,
+    /// Each recent event's payload, rendered once: the first subscriber to ask renders it,
+    /// the others wait on the cell and are all woken together when it is filled.
+    payloads: RenderedFrames<Arc<Payload>>,
+    lagged: Payload,
 }
+
+/// One event's payload: `None` if the group's execution ended.
+type Payload = tokio::sync::OnceCell<Option<Utf8Bytes>>;
 
 struct Execution {
     feed: mpsc::UnboundedSender<LiveItem>,
@@ -227,7 +232,7 @@ impl Group {
             registry: Arc::downgrade(registry),
             execution: tokio::sync::Mutex::new(None),
             payloads: RenderedFrames::new(PAYLOADS_KEPT),
-            lagged: OnceLock::new(),
+            lagged: Payload::new(),
         });
         groups.insert(selection, Arc::downgrade(&group));
         group
@@ -237,39 +242,28 @@ impl Group {
     /// group's execution ended (it does not while subscribers pass it events their field
     /// renders).
     async fn render(&self, item: LiveItem) -> Option<Utf8Bytes> {
-        if let Some(payload) = self.kept(&item) {
-            return Some(payload);
-        }
-        let mut execution = self.execution.lock().await;
-        // Another subscriber may have rendered it while this one waited.
-        if let Some(payload) = self.kept(&item) {
-            return Some(payload);
-        }
+        let cell = match &item {
+            LiveItem::Event(change) => self.payloads.get_or_render(change, |_| Arc::default()),
+            LiveItem::Lagged => {
+                return self.lagged.get_or_init(|| self.execute(item)).await.clone();
+            }
+            LiveItem::Ended => return None,
+        };
+        cell.get_or_init(|| self.execute(item)).await.clone()
+    }
+
+    /// Runs `item` through the group's execution; one event at a time.
+    async fn execute(&self, item: LiveItem) -> Option<Utf8Bytes> {
         let registry = self.registry.upgrade()?;
+        let mut execution = self.execution.lock().await;
         let running = execution.get_or_insert_with(|| self.start(&registry.schema));
-        running.feed.send(item.clone()).ok()?;
+        running.feed.send(item).ok()?;
         let Some(response) = running.results.next().await else {
             *execution = None;
             return None;
         };
         registry.executions.fetch_add(1, Ordering::Relaxed);
-        let payload = Utf8Bytes::from(super::protocol::payload(response));
-        match &item {
-            LiveItem::Event(change) => self.payloads.put(change, payload.clone()),
-            LiveItem::Lagged => {
-                let _ = self.lagged.set(payload.clone());
-            }
-            LiveItem::Ended => {}
-        }
-        Some(payload)
-    }
-
-    fn kept(&self, item: &LiveItem) -> Option<Utf8Bytes> {
-        match item {
-            LiveItem::Event(change) => self.payloads.get(change),
-            LiveItem::Lagged => self.lagged.get().cloned(),
-            LiveItem::Ended => None,
-        }
+        Some(Utf8Bytes::from(super::protocol::payload(response)))
     }
 
     fn start(&self, schema: &ChatSchema) -> Execution {

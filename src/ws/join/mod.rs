@@ -11,7 +11,7 @@ use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio_stream::StreamMap;
 use uuid::Uuid;
 
@@ -123,7 +123,7 @@ impl JoinSession {
                 Wake::AuthTimeout => Err(Exit::close(UNAUTHORIZED, "Unauthorized")),
                 // A WebSocket ping: browsers answer it themselves, and idle proxies see traffic.
                 Wake::Keepalive => super::send(socket, Message::Ping(Default::default())).await,
-                Wake::Push(id, push) => self.on_push(socket, id, push).await,
+                Wake::Push(id, push) => self.on_pushes(socket, id, push).await,
                 Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
@@ -137,7 +137,7 @@ impl JoinSession {
     async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
         let drain = Drain::start();
         while let Some((id, push)) = drain.next(&mut self.joined).await {
-            if let Err(exit) = self.on_push(socket, id, push).await {
+            if let Err(exit) = self.on_pushes(socket, id, push).await {
                 return exit;
             }
         }
@@ -229,6 +229,25 @@ impl JoinSession {
         }
     }
 
+    /// Writes `item` and whatever pushes are already waiting (at most
+    /// [`super::WRITE_BATCH`]), then flushes once.
+    async fn on_pushes(
+        &mut self,
+        socket: &mut WebSocket,
+        id: Uuid,
+        item: LiveItem,
+    ) -> Result<(), Exit> {
+        self.on_push(socket, id, item).await?;
+        for _ in 1..super::WRITE_BATCH {
+            let Some(Some((id, item))) = self.joined.next().now_or_never() else {
+                break;
+            };
+            self.on_push(socket, id, item).await?;
+        }
+        super::flush(socket).await
+    }
+
+    /// Buffers the frames of one push; the caller flushes.
     async fn on_push(
         &mut self,
         socket: &mut WebSocket,
@@ -242,12 +261,8 @@ impl JoinSession {
                     self.joined.remove(&id);
                 }
                 // Rendered by the first socket that sends it; every other one shares the bytes.
-                match self
-                    .sockets
-                    .join_frames()
-                    .get_or_render(&change, frames::change)
-                {
-                    Some(frame) => super::send_text(socket, frame).await,
+                match self.sockets.join_frames().frame(&change, frames::change) {
+                    Some(frame) => super::feed_text(socket, frame).await,
                     None => Ok(()),
                 }
             }
@@ -257,13 +272,13 @@ impl JoinSession {
                     ErrorCode::SubscriptionLagged,
                     "fell too far behind and missed messages; join again with `after` to resume",
                 );
-                send(socket, frames::error(&err, Some(&id_text))).await?;
-                send(socket, frames::left(&id_text)).await
+                super::feed_text(socket, frames::error(&err, Some(&id_text))).await?;
+                super::feed_text(socket, frames::left(&id_text)).await
             }
             // The conversation ended without a deletion (the server is stopping).
             LiveItem::Ended => {
                 self.joined.remove(&id);
-                send(socket, frames::left(&id_text)).await
+                super::feed_text(socket, frames::left(&id_text)).await
             }
         }
     }

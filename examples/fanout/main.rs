@@ -18,6 +18,8 @@
 //! address, R from the process id) so the ephemeral ports of one source address do not run
 //! short.
 
+mod proc;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +31,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use proc::{cpu_ms, listen_overflows, resident_kib};
 
 const SELECTION: &str = "subscription($c: ID!) { messageAdded(conversationId: $c) \
                          { id conversationId role content createdAt } }";
@@ -466,42 +470,4 @@ fn percentiles(values: &mut [Duration]) -> String {
         ms(at(1.0)),
         values.len()
     )
-}
-
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("a server");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-/// The server's user + system CPU time so far, in milliseconds.
-fn cpu_ms(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a server");
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .expect("a stat line")
-        .1
-        .split_whitespace()
-        .collect();
-    // After the command: state is field 3, utime 14 and stime 15 (1-based, in clock ticks).
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    ticks * 1000 / 100
-}
-
-/// The kernel's count of connections dropped because a listen queue was full.
-fn listen_overflows() -> u64 {
-    let netstat = std::fs::read_to_string("/proc/net/netstat").unwrap_or_default();
-    let mut lines = netstat.lines().filter(|l| l.starts_with("TcpExt:"));
-    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
-        return 0;
-    };
-    names
-        .split_whitespace()
-        .zip(values.split_whitespace())
-        .find(|(name, _)| *name == "ListenOverflows")
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(0)
 }

@@ -13,12 +13,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use async_graphql::{Context, Request, Response, Variables};
 use axum::extract::ws::Utf8Bytes;
+use futures::future::{BoxFuture, Shared};
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
@@ -204,14 +205,15 @@ struct Group {
     variables: Variables,
     registry: Weak<Registry>,
     execution: tokio::sync::Mutex<Option<Execution>>,
-    /// Each recent event's payload, rendered once: the first subscriber to ask renders it,
-    /// the others wait on the cell and are all woken together when it is filled.
-    payloads: RenderedFrames<Arc<Payload>>,
-    lagged: Payload,
+    /// Each recent event's payload, rendered once by a task of its own: every subscriber
+    /// waits on the same future, and none has to be polled for it to finish (a socket stuck
+    /// writing to a slow client holds nobody up).
+    payloads: RenderedFrames<Payload>,
+    lagged: OnceLock<Payload>,
 }
 
 /// One event's payload: `None` if the group's execution ended.
-type Payload = tokio::sync::OnceCell<Option<Utf8Bytes>>;
+type Payload = Shared<BoxFuture<'static, Option<Utf8Bytes>>>;
 
 struct Execution {
     feed: mpsc::UnboundedSender<LiveItem>,
@@ -232,7 +234,7 @@ impl Group {
             registry: Arc::downgrade(registry),
             execution: tokio::sync::Mutex::new(None),
             payloads: RenderedFrames::new(PAYLOADS_KEPT),
-            lagged: Payload::new(),
+            lagged: OnceLock::new(),
         });
         groups.insert(selection, Arc::downgrade(&group));
         group
@@ -241,15 +243,26 @@ impl Group {
     /// The payload `item` renders to, executed once for the whole group. `None` if the
     /// group's execution ended (it does not while subscribers pass it events their field
     /// renders).
-    async fn render(&self, item: LiveItem) -> Option<Utf8Bytes> {
-        let cell = match &item {
-            LiveItem::Event(change) => self.payloads.get_or_render(change, |_| Arc::default()),
-            LiveItem::Lagged => {
-                return self.lagged.get_or_init(|| self.execute(item)).await.clone();
-            }
+    async fn render(self: &Arc<Self>, item: LiveItem) -> Option<Utf8Bytes> {
+        let payload = match &item {
+            LiveItem::Event(change) => self
+                .payloads
+                .get_or_render(change, |_| self.spawn_execution(item.clone())),
+            LiveItem::Lagged => self
+                .lagged
+                .get_or_init(|| self.spawn_execution(item.clone()))
+                .clone(),
             LiveItem::Ended => return None,
         };
-        cell.get_or_init(|| self.execute(item)).await.clone()
+        payload.await
+    }
+
+    fn spawn_execution(self: &Arc<Self>, item: LiveItem) -> Payload {
+        let group = self.clone();
+        tokio::spawn(async move { group.execute(item).await })
+            .map(|done| done.ok().flatten())
+            .boxed()
+            .shared()
     }
 
     /// Runs `item` through the group's execution; one event at a time.

@@ -20,6 +20,7 @@ use crate::config::{AssistantKind, Config};
 use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
+use crate::graphql::ws::SharedExecutions;
 use crate::graphql::{self, ChatSchema, QueryLimits};
 use crate::metrics::{self, MeasuredResponder, MeasuredStore, Metrics, http::Exposure};
 use crate::playground;
@@ -41,6 +42,8 @@ pub struct AppState(Arc<AppParts>);
 pub struct AppParts {
     pub service: ChatService,
     pub schema: ChatSchema,
+    /// The executions that subscribers of the same selection share (on `schema`).
+    pub executions: SharedExecutions,
     pub edge: Edge,
     /// Live sockets: their cap, their shutdown signal, their authentication hook.
     pub sockets: Sockets,
@@ -86,6 +89,12 @@ impl FromRef<AppState> for ChatSchema {
     }
 }
 
+impl FromRef<AppState> for SharedExecutions {
+    fn from_ref(state: &AppState) -> Self {
+        state.executions.clone()
+    }
+}
+
 impl FromRef<AppState> for ChatService {
     fn from_ref(state: &AppState) -> Self {
         state.service.clone()
@@ -114,6 +123,7 @@ impl AppState {
             .with_metrics(metrics.clone());
         Self(Arc::new(AppParts {
             service,
+            executions: SharedExecutions::new(schema.clone()),
             schema,
             edge: Edge::default(),
             sockets,
@@ -146,6 +156,7 @@ impl AppState {
     pub fn with_query_limits(mut self, limits: QueryLimits) -> Self {
         let schema = graphql::build_schema(self.service.clone(), limits, &self.metrics);
         self.parts().schema = schema;
+        self.parts().executions = SharedExecutions::new(self.schema.clone());
         self
     }
 

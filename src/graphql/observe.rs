@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use super::errors::{code_of, ensure_codes};
 use super::variables::selected_named_operation;
+use super::ws::{Feed, Tap};
 use crate::error::ErrorCode;
 use crate::metrics::Metrics;
 
@@ -45,6 +46,7 @@ impl ExtensionFactory for Observe {
                 operation: None,
                 errored: false,
                 counted: false,
+                tap: None,
             })),
         })
     }
@@ -64,6 +66,8 @@ struct Tracker {
     operation: Option<(OperationType, Option<String>)>,
     errored: bool,
     counted: bool,
+    /// A socket's shared subscription: whether its stream lagged decides its outcome.
+    tap: Option<Tap>,
 }
 
 fn type_label(operation_type: Option<OperationType>) -> &'static str {
@@ -119,8 +123,9 @@ impl Tracker {
         };
         let took = timed.then(|| self.started.elapsed());
         let ty = type_label(self.operation_type());
+        let lagged = self.tap.as_ref().is_some_and(Tap::lagged);
         self.metrics
-            .graphql_operation(ty, name, !self.errored, took);
+            .graphql_operation(ty, name, !(self.errored || lagged), took);
     }
 }
 
@@ -181,6 +186,12 @@ impl Extension for Observer {
             }
         }
         tracker.operation = operation;
+        // A group's shared execution renders events for subscribers that were each counted
+        // as they subscribed; it is not an operation of its own.
+        if ctx.data_opt::<Feed>().is_some() {
+            tracker.counted = true;
+        }
+        tracker.tap = ctx.data_opt::<Tap>().cloned();
         Ok(document)
     }
 }

@@ -1,12 +1,18 @@
 //! Live updates: each subscription renders the service's live stream and nothing else. A
 //! subscriber that fell too far behind gets one `SUBSCRIPTION_LAGGED` error and then the end,
 //! never a silent gap.
+//!
+//! Over a socket, a resolver checks its arguments and subscribes, then hands its live stream
+//! to the socket's operation ([`Tap`]); the events are rendered by the one execution its
+//! selection's subscribers share, where the resolver renders what it is fed ([`Feed`]).
 
 use async_graphql::{Context, ID, Result, Subscription};
+use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
 use super::service;
 use super::types::{AssistantReplyError, AssistantReplyEvent, ChatEvent, Message};
+use super::ws::{Feed, Tap};
 use crate::domain::Role;
 use crate::error::{AppError, ErrorCode};
 use crate::events::{Change, LiveItem, LiveStream};
@@ -15,13 +21,30 @@ use crate::events::{Change, LiveItem, LiveStream};
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-/// The items `pick` renders from `live`, `lagged` as the error when it fell behind. Ends when
-/// the live stream ends.
-fn render<T: Send + 'static>(
+/// A subscriber's results: over a socket, `live` goes to the operation's tap (and this stream
+/// stays empty); elsewhere it is rendered here.
+fn deliver<T: Send + 'static>(
+    ctx: &Context<'_>,
     live: LiveStream,
     pick: fn(&Change) -> Option<T>,
     lagged: &'static str,
-) -> impl Stream<Item = Result<T>> {
+) -> BoxStream<'static, Result<T>> {
+    match Tap::of(ctx) {
+        Some(tap) => {
+            tap.hand_over(live, move |change| pick(change).is_some());
+            futures::stream::pending().boxed()
+        }
+        None => render(live, pick, lagged),
+    }
+}
+
+/// The items `pick` renders from `live`, `lagged` as the error when it fell behind. Ends when
+/// the live stream ends.
+fn render<T: Send + 'static>(
+    live: impl Stream<Item = LiveItem> + Send + 'static,
+    pick: fn(&Change) -> Option<T>,
+    lagged: &'static str,
+) -> BoxStream<'static, Result<T>> {
     live.filter_map(move |item| {
         let rendered = match item {
             LiveItem::Event(change) => pick(&change).map(Ok),
@@ -32,6 +55,28 @@ fn render<T: Send + 'static>(
             LiveItem::Ended => None,
         };
         futures::future::ready(rendered)
+    })
+    .boxed()
+}
+
+const MESSAGES_LAGGED: &str =
+    "fell too far behind and missed messages; resubscribe with `after` to resume";
+const REPLIES_LAGGED: &str = "fell too far behind and missed reply pieces; resubscribe";
+const CHATS_LAGGED: &str = "fell too far behind and missed chat changes; resubscribe and refetch";
+
+/// What `messageAdded` renders of a conversation's change.
+fn added_message(change: &Change) -> Option<Message> {
+    match change {
+        Change::MessageAdded(m) => Some(Message(m.clone())),
+        _ => None,
+    }
+}
+
+/// What `chatChanged` renders of a chat's change.
+fn chat_event(change: &Change) -> Option<ChatEvent> {
+    change.chat_event().map(|(kind, chat)| ChatEvent {
+        kind: kind.into(),
+        chat: chat.clone(),
     })
 }
 
@@ -45,19 +90,15 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         conversation_id: ID,
         after: Option<ID>,
-    ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<Message>>> {
+        if let Some(fed) = Feed::of(ctx) {
+            return Ok(render(fed, added_message, MESSAGES_LAGGED));
+        }
         let after = after.as_ref().map(|id| id.as_str());
         let (_, live) = service(ctx)
             .watch_conversation(&conversation_id, after)
             .await?;
-        Ok(render(
-            live,
-            |change| match change {
-                Change::MessageAdded(m) => Some(Message(m.clone())),
-                _ => None,
-            },
-            "fell too far behind and missed messages; resubscribe with `after` to resume",
-        ))
+        Ok(deliver(ctx, live, added_message, MESSAGES_LAGGED))
     }
 
     /// The assistant's replies in the conversation as they are written, piece by piece, each
@@ -68,15 +109,14 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
-    ) -> Result<impl Stream<Item = Result<AssistantReplyEvent>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<AssistantReplyEvent>>> {
+        if let Some(fed) = Feed::of(ctx) {
+            return Ok(render(fed, reply_event, REPLIES_LAGGED));
+        }
         let (_, live) = service(ctx)
             .watch_conversation(&conversation_id, None)
             .await?;
-        Ok(render(
-            live,
-            reply_event,
-            "fell too far behind and missed reply pieces; resubscribe",
-        ))
+        Ok(deliver(ctx, live, reply_event, REPLIES_LAGGED))
     }
 
     /// Every create, update, toggle and delete of chats, or of the one chat `id` (which
@@ -85,20 +125,14 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
-    ) -> Result<impl Stream<Item = Result<ChatEvent>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<ChatEvent>>> {
+        if let Some(fed) = Feed::of(ctx) {
+            return Ok(render(fed, chat_event, CHATS_LAGGED));
+        }
         let live = service(ctx)
             .watch_chats(id.as_ref().map(|id| id.as_str()))
             .await?;
-        Ok(render(
-            live,
-            |change| {
-                change.chat_event().map(|(kind, chat)| ChatEvent {
-                    kind: kind.into(),
-                    chat: chat.clone(),
-                })
-            },
-            "fell too far behind and missed chat changes; resubscribe and refetch",
-        ))
+        Ok(deliver(ctx, live, chat_event, CHATS_LAGGED))
     }
 }
 

@@ -8,23 +8,22 @@
 
 pub mod auth;
 pub mod join;
+mod rendered;
+mod sockets;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures::{Stream, StreamExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::{Instant, Interval, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TaskTrackerToken;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::{SinkExt, Stream, StreamExt};
+use tokio::time::Instant;
 
 pub use auth::{Admission, OpenAccess, SocketAuth};
-
-use crate::error::{AppError, ErrorCode};
-use crate::metrics::{Metrics, OpenGuard};
+pub use rendered::RenderedFrames;
+pub use sockets::{
+    DEFAULT_MAX_OPERATIONS, DEFAULT_MAX_SOCKETS, SocketSettings, SocketTicket, Sockets,
+    too_many_operations,
+};
 
 /// Largest frame (and message) a socket accepts: 1 MiB, like request bodies. A larger one closes
 /// the socket with 1009.
@@ -54,6 +53,10 @@ const DRAIN_QUIET: Duration = Duration::from_millis(200);
 /// The longest a socket delivers at shutdown, however busy its streams stay.
 const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
+/// How many recent changes keep their rendered `/ws` frame for the next socket (see
+/// [`RenderedFrames`]); all topics share it.
+const JOIN_FRAMES_KEPT: usize = 1024;
+
 /// A close frame's reason may hold at most 123 bytes (RFC 6455 section 5.5).
 const MAX_CLOSE_REASON: usize = 123;
 
@@ -69,145 +72,6 @@ pub mod close {
     pub const INVALID_PAYLOAD: u16 = 1007;
     /// A frame over [`super::MAX_FRAME_BYTES`].
     pub const MESSAGE_TOO_BIG: u16 = 1009;
-}
-
-/// Tunables of live sockets; [`Default`] is what the server runs with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SocketSettings {
-    /// Most sockets open at once, `/graphql` and `/ws` together; one more upgrade gets 503.
-    pub max_sockets: usize,
-    /// How often an acknowledged socket gets a keep-alive (`ping`, legacy `ka`, a WebSocket
-    /// ping on `/ws`), so idle proxies keep live UIs connected.
-    pub ping_interval: Duration,
-    /// How long a GraphQL socket may take to send `connection_init` (else 4408), and a `/ws`
-    /// socket that must authenticate its `auth` frame (else 4401).
-    pub init_timeout: Duration,
-    /// Most operations one socket runs at once (GraphQL operations, `/ws` joined
-    /// conversations); one more is refused with [`too_many_operations`], the socket stays open.
-    pub max_operations: usize,
-}
-
-/// Default of [`SocketSettings::max_sockets`].
-pub const DEFAULT_MAX_SOCKETS: usize = 10_000;
-
-/// Default of [`SocketSettings::max_operations`].
-pub const DEFAULT_MAX_OPERATIONS: usize = 100;
-
-/// The refusal of an operation beyond [`SocketSettings::max_operations`]: `RATE_LIMITED`, with
-/// the cap in `details.maxOperations`. Both protocols send it for that operation alone.
-pub fn too_many_operations(max: usize) -> AppError {
-    AppError::new(
-        ErrorCode::RateLimited,
-        format!("this socket already runs {max} operations, the most it may; end one first"),
-    )
-    .with_details(serde_json::json!({ "maxOperations": max }))
-}
-
-impl Default for SocketSettings {
-    fn default() -> Self {
-        Self {
-            max_sockets: DEFAULT_MAX_SOCKETS,
-            ping_interval: Duration::from_secs(15),
-            init_timeout: Duration::from_secs(10),
-            max_operations: DEFAULT_MAX_OPERATIONS,
-        }
-    }
-}
-
-/// What every socket shares: the cap, the shutdown signal, the live socket tasks and the
-/// authentication hook. Cheap to clone; lives in the application state.
-#[derive(Clone)]
-pub struct Sockets {
-    settings: Arc<SocketSettings>,
-    permits: Arc<Semaphore>,
-    shutdown: CancellationToken,
-    tasks: TaskTracker,
-    auth: Arc<dyn SocketAuth>,
-    /// Where open sockets are counted, by protocol.
-    metrics: Metrics,
-}
-
-impl Sockets {
-    /// Sockets under `settings`, admitted by `auth`.
-    pub fn new(settings: SocketSettings, auth: Arc<dyn SocketAuth>) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(settings.max_sockets)),
-            settings: Arc::new(settings),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-            auth,
-            metrics: Metrics::off(),
-        }
-    }
-
-    /// The same sockets counted into `metrics` (the application state sets it).
-    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    /// The settings every socket runs with.
-    pub fn settings(&self) -> &SocketSettings {
-        &self.settings
-    }
-
-    /// The hook deciding who may use a socket.
-    pub fn auth(&self) -> &Arc<dyn SocketAuth> {
-        &self.auth
-    }
-
-    /// A place for one more socket speaking `protocol` (its name in the metrics), or `None`
-    /// when all are taken or the server is stopping.
-    pub fn admit(&self, protocol: &'static str) -> Option<SocketTicket> {
-        if self.shutdown.is_cancelled() {
-            return None;
-        }
-        let permit = self.permits.clone().try_acquire_owned().ok()?;
-        Some(SocketTicket {
-            _permit: permit,
-            _task: self.tasks.token(),
-            _counted: self.metrics.socket_opened(protocol),
-            shutdown: self.shutdown.clone(),
-        })
-    }
-
-    /// How many sockets are open (or being opened) now.
-    pub fn open(&self) -> usize {
-        self.settings.max_sockets - self.permits.available_permits()
-    }
-
-    /// Tells every socket to deliver what it still holds and close with 1001; refuses new ones.
-    pub fn shut_down(&self) {
-        self.shutdown.cancel();
-        self.tasks.close();
-    }
-
-    /// Resolves once [`Self::shut_down`] was called: sessions then deliver what they hold
-    /// ([`Drain`]) and end with [`Exit::going_away`].
-    pub async fn shutting_down(&self) {
-        self.shutdown.cancelled().await;
-    }
-
-    /// Resolves once [`Self::shut_down`] was called and every socket has finished closing.
-    pub async fn drained(&self) {
-        self.tasks.wait().await;
-    }
-
-    /// A keep-alive timer whose first tick is one interval from now.
-    pub fn keepalive(&self) -> Interval {
-        let period = self.settings.ping_interval;
-        let mut timer = tokio::time::interval_at(Instant::now() + period, period);
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        timer
-    }
-}
-
-/// One socket's place under the cap and in the shutdown drain, held for the socket's lifetime.
-pub struct SocketTicket {
-    _permit: OwnedSemaphorePermit,
-    _task: TaskTrackerToken,
-    _counted: OpenGuard,
-    shutdown: CancellationToken,
 }
 
 /// Why a session ended.
@@ -351,14 +215,42 @@ pub fn close_reason(reason: &str) -> &str {
 /// Sends one message; a peer that has not taken it within [`WRITE_STALL_LIMIT`], or a broken
 /// connection, ends the session.
 pub async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Exit> {
-    match tokio::time::timeout(WRITE_STALL_LIMIT, socket.send(message)).await {
+    within_stall_limit(socket.send(message)).await
+}
+
+/// Most frames a socket buffers before it flushes: results already waiting go out in one
+/// write, without one client's burst delaying its flush for long.
+pub const WRITE_BATCH: usize = 16;
+
+/// Buffers one text frame for the next [`flush`] (the buffer writes out by itself when full);
+/// fails like [`send`].
+pub async fn feed_text(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<(), Exit> {
+    within_stall_limit(socket.feed(Message::Text(text.into()))).await
+}
+
+/// Writes out what [`feed_text`] buffered; fails like [`send`].
+pub async fn flush(socket: &mut WebSocket) -> Result<(), Exit> {
+    within_stall_limit(SinkExt::flush(socket)).await
+}
+
+async fn within_stall_limit(
+    write: impl Future<Output = Result<(), axum::Error>>,
+) -> Result<(), Exit> {
+    let mut write = std::pin::pin!(write);
+    // Most writes finish at once; only one that waits for the peer needs a timer (arming one
+    // for every frame of a broadcast to thousands of sockets costs more than the write).
+    let written = match futures::poll!(write.as_mut()) {
+        std::task::Poll::Ready(written) => Ok(written),
+        std::task::Poll::Pending => tokio::time::timeout(WRITE_STALL_LIMIT, write).await,
+    };
+    match written {
         Ok(Ok(())) => Ok(()),
         _ => Err(Exit::Gone),
     }
 }
 
 /// Sends a text frame.
-pub async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), Exit> {
+pub async fn send_text(socket: &mut WebSocket, text: impl Into<Utf8Bytes>) -> Result<(), Exit> {
     send(socket, Message::Text(text.into())).await
 }
 
@@ -453,7 +345,7 @@ mod tests {
             max_sockets: 2,
             ..SocketSettings::default()
         };
-        let sockets = Sockets::new(settings, Arc::new(OpenAccess));
+        let sockets = Sockets::new(settings, std::sync::Arc::new(OpenAccess));
         let first = sockets.admit("join").expect("first place");
         let _second = sockets.admit("join").expect("second place");
         assert!(sockets.admit("join").is_none());

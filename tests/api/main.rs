@@ -33,6 +33,7 @@ mod live_across;
 mod live_feed;
 mod live_lag;
 mod live_resume;
+mod live_sharing;
 mod metrics;
 mod metrics_exposure;
 mod null_propagation;

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 use crate::ws_client::{
-    Client, LEGACY_WS, TRANSPORT_WS, conversation_topic, graphql_socket, next_data, next_type,
-    subscribe, wait_for_subscribers,
+    Client, LEGACY_WS, TRANSPORT_WS, conversation_topic, expected_pair, graphql_socket, next_data,
+    next_type, subscribe, wait_for_subscribers,
 };
 
 const MESSAGE_ADDED: &str = "subscription($c: ID!) { messageAdded(conversationId: $c) \
@@ -29,18 +29,6 @@ async fn watch_messages(app: &TestApp, protocol: &str, conversation: &str) -> Cl
     .await;
     wait_for_subscribers(app, conversation_topic(conversation), 1).await;
     client
-}
-
-/// The `messageAdded` view of a `sendMessage` payload's two messages.
-fn expected_pair(conversation: &str, sent: &Value) -> [Value; 2] {
-    ["userMessage", "assistantMessage"].map(|key| {
-        json!({"messageAdded": {
-            "id": sent[key]["id"],
-            "conversationId": conversation,
-            "role": sent[key]["role"],
-            "content": sent[key]["content"],
-        }})
-    })
 }
 
 #[tokio::test]

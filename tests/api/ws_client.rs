@@ -334,3 +334,16 @@ pub async fn assert_frames_are_limited_to_1_mib(client: &mut Client) {
         .await;
     assert_eq!(client.closed().await, (1009, "message too big".into()));
 }
+
+/// The `messageAdded { id conversationId role content }` data of a `sendMessage` payload's two
+/// messages, in stored order.
+pub fn expected_pair(conversation: &str, sent: &Value) -> [Value; 2] {
+    ["userMessage", "assistantMessage"].map(|key| {
+        json!({"messageAdded": {
+            "id": sent[key]["id"],
+            "conversationId": conversation,
+            "role": sent[key]["role"],
+            "content": sent[key]["content"],
+        }})
+    })
+}

@@ -10,6 +10,7 @@
 
 mod protocol;
 mod session;
+mod shared;
 
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::handler::Handler;
@@ -19,6 +20,7 @@ use axum::response::Response;
 pub use protocol::Subprotocol;
 use session::GraphqlSession;
 pub use session::close;
+pub use shared::{Feed, SharedExecutions, Tap};
 
 use super::ChatSchema;
 use super::http::{graphql_handler, transport_error};
@@ -29,6 +31,7 @@ use crate::ws::{self, RETRY_AFTER_SECS, Sockets};
 /// GraphQL-over-HTTP query.
 pub async fn graphql_get(
     State(schema): State<ChatSchema>,
+    State(executions): State<SharedExecutions>,
     State(sockets): State<Sockets>,
     request: Request,
 ) -> Response {
@@ -60,7 +63,7 @@ pub async fn graphql_get(
     let Some(ticket) = sockets.admit(protocol.name()) else {
         return busy(&headers);
     };
-    let session = GraphqlSession::new(protocol, schema, sockets, headers);
+    let session = GraphqlSession::new(protocol, executions, sockets, headers);
     ws::configure_upgrade(upgrade)
         .on_upgrade(move |socket| ws::serve_socket(socket, ticket, session))
 }

@@ -225,6 +225,32 @@ pub fn result(protocol: Subprotocol, id: &str, response: Response) -> Outgoing {
     }
 }
 
+/// The payload of a `next` (legacy: `data`): `response` with every error's `extensions.code`,
+/// serialized once so a group of subscribers can share it ([`shared_result`]).
+pub fn payload(response: Response) -> String {
+    serde_json::to_string(&finish_response(response)).expect("a response serializes")
+}
+
+/// A `next` (legacy: `data`) of operation `id` carrying a `payload` serialized once for many
+/// subscribers: only the id is written here, the payload is copied as it is. The same bytes
+/// [`result`] writes for a result of that payload.
+pub fn shared_result(protocol: Subprotocol, id: &str, payload: &str) -> String {
+    let kind = match protocol {
+        Subprotocol::TransportWs => "next",
+        Subprotocol::LegacyWs => "data",
+    };
+    let id = serde_json::to_string(id).expect("a string serializes");
+    let mut frame = String::with_capacity(payload.len() + id.len() + 32);
+    frame.push_str("{\"id\":");
+    frame.push_str(&id);
+    frame.push_str(",\"type\":\"");
+    frame.push_str(kind);
+    frame.push_str("\",\"payload\":");
+    frame.push_str(payload);
+    frame.push('}');
+    frame
+}
+
 /// A message about operation `id` carrying `payload`, serialised in one pass so the payload's
 /// objects keep their order (the selection order of a result).
 fn operation_frame<P: Serialize + ?Sized>(id: &str, kind: &str, payload: &P) -> String {
@@ -328,6 +354,24 @@ mod tests {
         );
         assert_eq!(offering(&["chat, GraphQL-WS"]), None);
         assert_eq!(offering(&[]), None);
+    }
+
+    #[test]
+    fn a_shared_payload_makes_the_same_frame_as_its_own_result() {
+        for protocol in [Subprotocol::TransportWs, Subprotocol::LegacyWs] {
+            let response = || {
+                let mut data = async_graphql::indexmap::IndexMap::new();
+                data.insert(
+                    async_graphql::Name::new("b"),
+                    async_graphql::Value::from("x\"y"),
+                );
+                data.insert(async_graphql::Name::new("a"), async_graphql::Value::from(1));
+                Response::new(async_graphql::Value::Object(data))
+            };
+            let own = result(protocol, "op \"1\"", response());
+            let shared = shared_result(protocol, "op \"1\"", &payload(response()));
+            assert_eq!(shared, own.frame);
+        }
     }
 
     #[test]

@@ -8,15 +8,14 @@
 
 use std::pin::Pin;
 
-use async_graphql::Response;
 use axum::extract::ws::{Message, WebSocket};
 use axum::http::HeaderMap;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::time::Interval;
 use tokio_stream::StreamMap;
 
 use super::protocol::{self, ClientMessage, Subprotocol};
-use crate::graphql::ChatSchema;
+use super::shared::{Outcome, SharedExecutions};
 use crate::ws::{self, Admission, Drain, Exit, Session, Sockets};
 
 /// graphql-transport-ws close codes
@@ -38,12 +37,12 @@ pub mod close {
 }
 
 /// An operation's results, then `None` when it completed.
-type Operation = Pin<Box<dyn Stream<Item = Option<Response>> + Send>>;
+type Operation = Pin<Box<dyn Stream<Item = Option<Outcome>> + Send>>;
 
 /// The state of one GraphQL WebSocket connection.
 pub struct GraphqlSession {
     protocol: Subprotocol,
-    schema: ChatSchema,
+    executions: SharedExecutions,
     sockets: Sockets,
     headers: HeaderMap,
     init_received: bool,
@@ -56,7 +55,7 @@ enum Wake {
     Frame(Option<Result<Message, axum::Error>>),
     InitTimeout,
     Keepalive,
-    Result(String, Option<Response>),
+    Result(String, Option<Outcome>),
     Shutdown,
 }
 
@@ -73,13 +72,13 @@ impl GraphqlSession {
     /// A session speaking `protocol`; `headers` are the upgrade request's, for the auth hook.
     pub fn new(
         protocol: Subprotocol,
-        schema: ChatSchema,
+        executions: SharedExecutions,
         sockets: Sockets,
         headers: HeaderMap,
     ) -> Self {
         Self {
             protocol,
-            schema,
+            executions,
             sockets,
             headers,
             init_received: false,
@@ -93,9 +92,12 @@ impl GraphqlSession {
         tokio::pin!(init_deadline);
         let mut keepalive = self.sockets.keepalive();
         let sockets = self.sockets.clone();
+        // Pinned once: a fresh one each turn would register with the shutdown signal again.
+        let shutdown = sockets.shutting_down();
+        tokio::pin!(shutdown);
         loop {
             let wake = tokio::select! {
-                () = sockets.shutting_down() => Wake::Shutdown,
+                () = &mut shutdown => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut init_deadline, if !self.init_received => Wake::InitTimeout,
                 _ = keepalive.tick(), if self.acknowledged => Wake::Keepalive,
@@ -110,7 +112,7 @@ impl GraphqlSession {
                     "Connection initialisation timeout",
                 )),
                 Wake::Keepalive => ws::send_text(socket, protocol::keepalive(self.protocol)).await,
-                Wake::Result(id, result) => self.on_result(socket, id, result).await,
+                Wake::Result(id, result) => self.on_results(socket, id, result).await,
                 Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
@@ -124,7 +126,7 @@ impl GraphqlSession {
     async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
         let drain = Drain::start();
         while let Some((id, result)) = drain.next(&mut self.operations).await {
-            if let Err(exit) = self.on_result(socket, id, result).await {
+            if let Err(exit) = self.on_results(socket, id, result).await {
                 return exit;
             }
         }
@@ -207,8 +209,8 @@ impl GraphqlSession {
                     return Ok(());
                 }
                 let results = self
-                    .schema
-                    .execute_stream_with_session_data(*request, Default::default())
+                    .executions
+                    .operation(*request)
                     .map(Some)
                     .chain(futures::stream::once(async { None }));
                 self.operations.insert(id, Box::pin(results));
@@ -223,22 +225,49 @@ impl GraphqlSession {
         }
     }
 
+    /// Writes `result` and whatever results are already waiting (at most
+    /// [`ws::WRITE_BATCH`]), then flushes once: a broadcast's events that arrive together (a
+    /// message and its reply) cost each socket one write, not one each.
+    async fn on_results(
+        &mut self,
+        socket: &mut WebSocket,
+        id: String,
+        result: Option<Outcome>,
+    ) -> Result<(), Exit> {
+        self.on_result(socket, id, result).await?;
+        for _ in 1..ws::WRITE_BATCH {
+            let Some(Some((id, result))) = self.operations.next().now_or_never() else {
+                break;
+            };
+            self.on_result(socket, id, result).await?;
+        }
+        ws::flush(socket).await
+    }
+
+    /// Buffers the frame of one result; the caller flushes.
     async fn on_result(
         &mut self,
         socket: &mut WebSocket,
         id: String,
-        result: Option<Response>,
+        result: Option<Outcome>,
     ) -> Result<(), Exit> {
-        let Some(response) = result else {
-            // Removed now, not when the map next polls the ended stream: the id is free again
-            // the moment the client reads `complete`.
-            self.operations.remove(&id);
-            return ws::send_text(socket, protocol::complete(&id)).await;
+        let response = match result {
+            Some(Outcome::Response(response)) => response,
+            Some(Outcome::Payload(payload)) => {
+                let frame = protocol::shared_result(self.protocol, &id, &payload);
+                return ws::feed_text(socket, frame).await;
+            }
+            None => {
+                // Removed now, not when the map next polls the ended stream: the id is free
+                // again the moment the client reads `complete`.
+                self.operations.remove(&id);
+                return ws::feed_text(socket, protocol::complete(&id)).await;
+            }
         };
         let outgoing = protocol::result(self.protocol, &id, response);
         if outgoing.ends_operation {
             self.operations.remove(&id);
         }
-        ws::send_text(socket, outgoing.frame).await
+        ws::feed_text(socket, outgoing.frame).await
     }
 }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::Message;
 use crate::error::{AppError, ErrorCode};
+use crate::events::Change;
 
 /// A frame a client sent, checked.
 #[derive(Debug, PartialEq, Eq)]
@@ -122,6 +123,38 @@ pub fn reply_failed(conversation_id: &str, message_id: &str, err: &AppError) -> 
     let mut frame = error_frame(err, Some(conversation_id));
     frame["messageId"] = json!(message_id);
     frame.to_string()
+}
+
+/// The frame a change on a joined conversation's topic sends (`None`: it sends nothing). It
+/// depends on the change alone, so every socket that joined sends the same bytes.
+pub fn change(change: &Change) -> Option<String> {
+    match change {
+        Change::MessageAdded(added) => Some(message(added)),
+        Change::ConversationDeleted(id) => Some(deleted(&id.to_string())),
+        Change::AssistantDelta {
+            conversation_id,
+            message_id,
+            delta: piece,
+        } => Some(delta(
+            &conversation_id.to_string(),
+            &message_id.to_string(),
+            piece,
+        )),
+        Change::AssistantFailed {
+            conversation_id,
+            message_id,
+            code,
+            message,
+        } => {
+            let err = AppError::new(*code, message.clone());
+            Some(reply_failed(
+                &conversation_id.to_string(),
+                &message_id.to_string(),
+                &err,
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// `{"type":"pong"}`.

@@ -11,7 +11,7 @@ use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio_stream::StreamMap;
 use uuid::Uuid;
 
@@ -105,9 +105,12 @@ impl JoinSession {
         tokio::pin!(auth_deadline);
         let mut keepalive = self.sockets.keepalive();
         let sockets = self.sockets.clone();
+        // Pinned once: a fresh one each turn would register with the shutdown signal again.
+        let shutdown = sockets.shutting_down();
+        tokio::pin!(shutdown);
         loop {
             let wake = tokio::select! {
-                () = sockets.shutting_down() => Wake::Shutdown,
+                () = &mut shutdown => Wake::Shutdown,
                 frame = socket.recv() => Wake::Frame(frame),
                 () = &mut auth_deadline, if !self.authenticated => Wake::AuthTimeout,
                 _ = keepalive.tick() => Wake::Keepalive,
@@ -120,7 +123,7 @@ impl JoinSession {
                 Wake::AuthTimeout => Err(Exit::close(UNAUTHORIZED, "Unauthorized")),
                 // A WebSocket ping: browsers answer it themselves, and idle proxies see traffic.
                 Wake::Keepalive => super::send(socket, Message::Ping(Default::default())).await,
-                Wake::Push(id, push) => self.on_push(socket, id, push).await,
+                Wake::Push(id, push) => self.on_pushes(socket, id, push).await,
                 Wake::Shutdown => Err(self.drain(socket).await),
             };
             if let Err(exit) = step {
@@ -134,7 +137,7 @@ impl JoinSession {
     async fn drain(&mut self, socket: &mut WebSocket) -> Exit {
         let drain = Drain::start();
         while let Some((id, push)) = drain.next(&mut self.joined).await {
-            if let Err(exit) = self.on_push(socket, id, push).await {
+            if let Err(exit) = self.on_pushes(socket, id, push).await {
                 return exit;
             }
         }
@@ -226,6 +229,25 @@ impl JoinSession {
         }
     }
 
+    /// Writes `item` and whatever pushes are already waiting (at most
+    /// [`super::WRITE_BATCH`]), then flushes once.
+    async fn on_pushes(
+        &mut self,
+        socket: &mut WebSocket,
+        id: Uuid,
+        item: LiveItem,
+    ) -> Result<(), Exit> {
+        self.on_push(socket, id, item).await?;
+        for _ in 1..super::WRITE_BATCH {
+            let Some(Some((id, item))) = self.joined.next().now_or_never() else {
+                break;
+            };
+            self.on_push(socket, id, item).await?;
+        }
+        super::flush(socket).await
+    }
+
+    /// Buffers the frames of one push; the caller flushes.
     async fn on_push(
         &mut self,
         socket: &mut WebSocket,
@@ -234,43 +256,29 @@ impl JoinSession {
     ) -> Result<(), Exit> {
         let id_text = id.to_string();
         match item {
-            LiveItem::Event(change) => match &*change {
-                Change::MessageAdded(message) => send(socket, frames::message(message)).await,
-                Change::ConversationDeleted(_) => {
+            LiveItem::Event(change) => {
+                if matches!(*change, Change::ConversationDeleted(_)) {
                     self.joined.remove(&id);
-                    send(socket, frames::deleted(&id_text)).await
                 }
-                Change::AssistantDelta {
-                    message_id, delta, ..
-                } => {
-                    let frame = frames::delta(&id_text, &message_id.to_string(), delta);
-                    send(socket, frame).await
+                // Rendered by the first socket that sends it; every other one shares the bytes.
+                match self.sockets.join_frames().frame(&change, frames::change) {
+                    Some(frame) => super::feed_text(socket, frame).await,
+                    None => Ok(()),
                 }
-                Change::AssistantFailed {
-                    message_id,
-                    code,
-                    message,
-                    ..
-                } => {
-                    let err = AppError::new(*code, message.clone());
-                    let frame = frames::reply_failed(&id_text, &message_id.to_string(), &err);
-                    send(socket, frame).await
-                }
-                _ => Ok(()),
-            },
+            }
             LiveItem::Lagged => {
                 self.joined.remove(&id);
                 let err = AppError::new(
                     ErrorCode::SubscriptionLagged,
                     "fell too far behind and missed messages; join again with `after` to resume",
                 );
-                send(socket, frames::error(&err, Some(&id_text))).await?;
-                send(socket, frames::left(&id_text)).await
+                super::feed_text(socket, frames::error(&err, Some(&id_text))).await?;
+                super::feed_text(socket, frames::left(&id_text)).await
             }
             // The conversation ended without a deletion (the server is stopping).
             LiveItem::Ended => {
                 self.joined.remove(&id);
-                send(socket, frames::left(&id_text)).await
+                super::feed_text(socket, frames::left(&id_text)).await
             }
         }
     }

@@ -21,6 +21,7 @@ use chatgate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Respo
 use chatgate::domain::{Clock, ManualClock, SystemClock, Timestamp};
 use chatgate::edge::Edge;
 use chatgate::graphql::QueryLimits;
+use chatgate::graphql::ws::SharedExecutions;
 use chatgate::readiness::Readiness;
 use chatgate::server::{self, ServerSettings};
 use chatgate::service::ChatService;
@@ -41,6 +42,8 @@ pub struct TestApp {
     pub edge: Edge,
     /// The app's live sockets (how many are open).
     pub sockets: Sockets,
+    /// The executions subscribers of one selection share; counts them.
+    pub executions: SharedExecutions,
     /// Whether `/health/ready` says the app takes traffic; shutdown turns it off first.
     pub readiness: Readiness,
     /// Set when the app was spawned with a manual clock.
@@ -204,6 +207,7 @@ async fn spawn_serving(
     let service = state.service.clone();
     let edge = state.edge.clone();
     let sockets = state.sockets.clone();
+    let executions = state.executions.clone();
     let readiness = state.readiness.clone();
     let loopback = std::net::Ipv4Addr::LOCALHOST.into();
     let listener = server::bind(loopback, 0).await.expect("bind port 0");
@@ -225,6 +229,7 @@ async fn spawn_serving(
         service,
         edge,
         sockets,
+        executions,
         readiness,
         clock: manual,
         stop: Some(stop),

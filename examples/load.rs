@@ -1,4 +1,4 @@
-//! The two helpers of the HTTP load benchmark (`bench/load.sh`, BENCHMARKS.md "Requests over
+//! The two helpers of the HTTP load benchmark (`benches/http/load.sh`, BENCHMARKS.md "Requests over
 //! HTTP"):
 //!
 //! - `load baseline <port>`: a bare axum server answering every request with the same small

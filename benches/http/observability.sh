@@ -2,7 +2,7 @@
 # Throughput and server CPU time per request of the release binary under wrk, with metrics and
 # the access log on and off (BENCHMARKS.md, "Metrics and access log").
 #
-#   cargo build --release && benches/load/run.sh [rounds] [seconds]
+#   cargo build --release && benches/http/observability.sh [rounds] [seconds]
 #
 # The server runs on core 1, wrk on core 0. Each configuration is measured `rounds` times, the
 # configurations interleaved, so a change in the machine's load hits all of them alike.

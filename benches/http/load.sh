@@ -6,9 +6,9 @@
 # latency, the server's CPU time per request (utime + stime from /proc/<pid>/stat, divided by
 # the requests answered) and the requests per CPU-second as a share of the baseline's.
 #
-#   bench/load.sh                      # every scenario, 10 s each
-#   DURATION=5 bench/load.sh gql-chats rest-get   # some scenarios, shorter
-#   RUST_LOG=warn bench/load.sh        # chatgate without its access log
+#   benches/http/load.sh                      # every scenario, 10 s each
+#   DURATION=5 benches/http/load.sh gql-chats rest-get   # some scenarios, shorter
+#   ACCESS_LOG=false benches/http/load.sh     # chatgate without its access log
 #
 # Environment: DURATION (seconds per scenario, default 10), CONNECTIONS (default 64),
 # SERVER_CPU / CLIENT_CPU (default 1 / 0), PORT / BASELINE_PORT (default 8171 / 8172),
@@ -19,7 +19,7 @@
 # address sends every request.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -102,10 +102,10 @@ measure() {
   fi
   # A short warm-up, then the measured run.
   SCENARIO=$scenario IDS_DIR=$OUT taskset -c "$CLIENT_CPU" \
-    wrk -t1 -c"$CONNECTIONS" -d2s -s bench/load.lua "http://127.0.0.1:$port" >/dev/null
+    wrk -t1 -c"$CONNECTIONS" -d2s -s benches/http/load.lua "http://127.0.0.1:$port" >/dev/null
   before=$(cpu_ticks "$pid")
   line=$(SCENARIO=$scenario IDS_DIR=$OUT taskset -c "$CLIENT_CPU" \
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/load.lua "http://127.0.0.1:$port" |
+    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s benches/http/load.lua "http://127.0.0.1:$port" |
     grep '^RESULT')
   after=$(cpu_ticks "$pid")
   read -r _ requests duration p50 p99 bad sockets <<<"$line"

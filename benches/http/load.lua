@@ -1,4 +1,4 @@
--- The requests of one load scenario, for wrk (bench/load.sh sets the environment):
+-- The requests of one load scenario, for wrk (benches/http/load.sh sets the environment):
 --   SCENARIO   which request (the names below)
 --   IDS_DIR    the folder with chat_ids.txt and conversation_ids.txt (written by the seeder)
 -- Scenarios that need an id draw one at random from the 10,000 seeded chats (or the 1,000

@@ -92,6 +92,11 @@ impl Sockets {
         self
     }
 
+    /// Where this application's socket activity is counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// The settings every socket runs with.
     pub fn settings(&self) -> &SocketSettings {
         &self.settings

@@ -318,3 +318,29 @@ async fn the_models_tokens_and_failures_are_counted() {
         1.0
     );
 }
+
+#[tokio::test]
+async fn ws_error_frames_are_counted_by_code() {
+    let app = spawn_app().await;
+    let mut join = Client::open(&app, "/ws", None).await;
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    join.send(json!({"type": "join", "conversationId": unknown}))
+        .await;
+    let refused = join.next().await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["error"]["code"], "NOT_FOUND");
+    join.send_text("not a frame").await;
+    let malformed = join.next().await;
+    assert_eq!(malformed["type"], "error");
+    assert_eq!(malformed["error"]["code"], "VALIDATION_ERROR");
+
+    let text = scrape(&app, None).await;
+    assert_eq!(
+        value(&text, "chatgate_errors_total{code=\"NOT_FOUND\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&text, "chatgate_errors_total{code=\"VALIDATION_ERROR\"}"),
+        1.0
+    );
+}

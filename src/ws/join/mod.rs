@@ -157,10 +157,16 @@ impl JoinSession {
                 Err(Exit::close(UNAUTHORIZED, "Unauthorized"))
             }
             Some(Ok(Message::Binary(_))) => {
-                send(socket, frames::error(&frames::binary_refused(), None)).await
+                send(socket, self.error_frame(&frames::binary_refused(), None)).await
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
         }
+    }
+
+    /// The error frame for `err`, counted by its code like every other error answered.
+    fn error_frame(&self, err: &AppError, conversation_id: Option<&str>) -> String {
+        self.sockets.metrics().error(err.code());
+        frames::error(err, conversation_id)
     }
 
     async fn on_text(&mut self, socket: &mut WebSocket, text: &str) -> Result<(), Exit> {
@@ -180,7 +186,7 @@ impl JoinSession {
             };
         }
         match frame {
-            Err(err) => send(socket, frames::error(&err, None)).await,
+            Err(err) => send(socket, self.error_frame(&err, None)).await,
             Ok(ClientFrame::Auth(_)) => send(socket, frames::authenticated()).await,
             Ok(ClientFrame::Ping) => send(socket, frames::pong()).await,
             Ok(ClientFrame::Join {
@@ -218,14 +224,14 @@ impl JoinSession {
         let max = self.sockets.settings().max_operations;
         if already.is_none() && self.joined.len() >= max {
             let err = super::too_many_operations(max);
-            return send(socket, frames::error(&err, Some(raw))).await;
+            return send(socket, self.error_frame(&err, Some(raw))).await;
         }
         match self.service.watch_conversation(raw, after).await {
             Ok((id, live)) => {
                 self.joined.insert(id, live);
                 send(socket, frames::joined(&id.to_string())).await
             }
-            Err(err) => send(socket, frames::error(&err, Some(raw))).await,
+            Err(err) => send(socket, self.error_frame(&err, Some(raw))).await,
         }
     }
 
@@ -272,7 +278,7 @@ impl JoinSession {
                     ErrorCode::SubscriptionLagged,
                     "fell too far behind and missed messages; join again with `after` to resume",
                 );
-                super::feed_text(socket, frames::error(&err, Some(&id_text))).await?;
+                super::feed_text(socket, self.error_frame(&err, Some(&id_text))).await?;
                 super::feed_text(socket, frames::left(&id_text)).await
             }
             // The conversation ended without a deletion (the server is stopping).

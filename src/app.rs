@@ -21,7 +21,7 @@ use crate::domain::{Clock, SystemClock};
 use crate::edge::Edge;
 use crate::error::{AppError, ErrorCode};
 use crate::graphql::ws::SharedExecutions;
-use crate::graphql::{self, ChatSchema, QueryLimits};
+use crate::graphql::{self, ChatSchema, DocumentCache, Executor, QueryLimits};
 use crate::metrics::{self, MeasuredResponder, MeasuredStore, Metrics, http::Exposure};
 use crate::playground;
 use crate::readiness::Readiness;
@@ -41,8 +41,9 @@ pub struct AppState(Arc<AppParts>);
 #[derive(Clone)]
 pub struct AppParts {
     pub service: ChatService,
-    pub schema: ChatSchema,
-    /// The executions that subscribers of the same selection share (on `schema`).
+    /// Runs `/graphql` requests; its schema also runs subscriptions.
+    pub graphql: Executor,
+    /// The executions that subscribers of the same selection share (on `graphql`'s schema).
     pub executions: SharedExecutions,
     pub edge: Edge,
     /// Live sockets: their cap, their shutdown signal, their authentication hook.
@@ -85,7 +86,13 @@ impl FromRef<AppState> for Sockets {
 
 impl FromRef<AppState> for ChatSchema {
     fn from_ref(state: &AppState) -> Self {
-        state.schema.clone()
+        state.graphql.schema().clone()
+    }
+}
+
+impl FromRef<AppState> for Executor {
+    fn from_ref(state: &AppState) -> Self {
+        state.graphql.clone()
     }
 }
 
@@ -118,13 +125,18 @@ impl AppState {
         let store = MeasuredStore::wrap(store, &metrics);
         let responder = MeasuredResponder::wrap(responder, &metrics);
         let service = ChatService::new(store, responder).with_metrics(metrics.clone());
-        let schema = graphql::build_schema(service.clone(), QueryLimits::default(), &metrics);
+        let graphql = graphql::build_executor(
+            service.clone(),
+            QueryLimits::default(),
+            &metrics,
+            DocumentCache::default(),
+        );
         let sockets = Sockets::new(SocketSettings::default(), Arc::new(OpenAccess))
             .with_metrics(metrics.clone());
         Self(Arc::new(AppParts {
             service,
-            executions: SharedExecutions::new(schema.clone()),
-            schema,
+            executions: SharedExecutions::new(graphql.schema().clone()),
+            graphql,
             edge: Edge::default(),
             sockets,
             readiness: Readiness::default(),
@@ -154,9 +166,14 @@ impl AppState {
 
     /// The same state with other GraphQL query limits (depth and cost).
     pub fn with_query_limits(mut self, limits: QueryLimits) -> Self {
-        let schema = graphql::build_schema(self.service.clone(), limits, &self.metrics);
-        self.parts().schema = schema;
-        self.parts().executions = SharedExecutions::new(self.schema.clone());
+        let graphql = graphql::build_executor(
+            self.service.clone(),
+            limits,
+            &self.metrics,
+            DocumentCache::default(),
+        );
+        self.parts().executions = SharedExecutions::new(graphql.schema().clone());
+        self.parts().graphql = graphql;
         self
     }
 

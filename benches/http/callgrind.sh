@@ -94,7 +94,7 @@ for scenario in "${SCENARIOS[@]}"; do
   fi
   # The dump just written is the newest numbered dump of this process.
   dump=$(ls -t "$OUT"/*".$pid".* | head -1)
-  total=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
+  total=$(awk '/^totals:/ { print $2; exit }' "$dump")
   per=$((total / requests))
   case $scenario in
     baseline-get) BASE[get]=$per ;;

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::request;
 use super::variables::selected_operation;
-use super::{ChatSchema, finish_response, request_error};
+use super::{Executor, finish_response, request_error};
 use crate::body::{bad_request, json_body};
 use crate::error::{AppError, ErrorCode};
 
@@ -166,7 +166,7 @@ pub(crate) fn transport_error(headers: &HeaderMap, err: &AppError) -> Response {
 
 /// `GET` and `POST /graphql`.
 pub async fn graphql_handler(
-    State(schema): State<ChatSchema>,
+    State(executor): State<Executor>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
@@ -184,7 +184,7 @@ pub async fn graphql_handler(
         return method_not_allowed(format, "mutations must be sent with POST", "POST");
     }
 
-    let body = finish_response(schema.execute(request).await);
+    let body = finish_response(executor.execute(request).await);
     let status = if body.request_failed() && format == Format::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {

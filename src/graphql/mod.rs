@@ -6,6 +6,7 @@
 mod cache;
 pub mod cost;
 mod errors;
+mod executor;
 mod http;
 mod introspection;
 mod limits;
@@ -23,10 +24,11 @@ mod types;
 mod variables;
 pub mod ws;
 
-use async_graphql::{Context, Schema};
+use async_graphql::{Context, Schema, SchemaBuilder};
 
 pub use cache::DocumentCache;
 pub use errors::{FinishedResponse, finish_response, request_error};
+pub use executor::Executor;
 pub use http::{graphql_handler, respond_negotiated};
 pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
@@ -88,14 +90,39 @@ pub fn build_schema_with_cache(
     metrics: &Metrics,
     cache: DocumentCache,
 ) -> ChatSchema {
-    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
-        .data(StoreLoader::batching(service.store().clone()))
-        .data(service)
+    schema_builder(service, limits)
         // First, so it sees every response as it leaves, errors with their final codes.
         .extension(Observe::new(metrics.clone()))
         .extension(pipeline::Pipeline::new(limits.max_complexity, cache))
-        .limit_depth(limits.max_depth)
         .finish()
+}
+
+/// The `/graphql` executor: [`build_schema_with_cache`]'s schema, and the fast path for the
+/// documents its cache holds ([`Executor`]).
+pub fn build_executor(
+    service: ChatService,
+    limits: QueryLimits,
+    metrics: &Metrics,
+    cache: DocumentCache,
+) -> Executor {
+    let full = build_schema_with_cache(service.clone(), limits, metrics, cache.clone());
+    let bare = |mode| {
+        schema_builder(service.clone(), limits)
+            .validation_mode(mode)
+            .finish()
+    };
+    Executor::new(full, bare, cache, metrics.clone(), limits)
+}
+
+/// The schema's types, data and depth limit, without extensions.
+fn schema_builder(
+    service: ChatService,
+    limits: QueryLimits,
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .data(StoreLoader::batching(service.store().clone()))
+        .data(service)
+        .limit_depth(limits.max_depth)
 }
 
 fn service<'a>(ctx: &Context<'a>) -> &'a ChatService {

@@ -2,8 +2,10 @@
 //! name in the request's log span (never its variables or text), and its metrics (by type,
 //! bounded name and outcome, with latency, and the codes of its errors).
 //!
-//! One async-graphql extension, registered first so that it sees each response as it leaves.
-//! A query or mutation is counted at its (one) response, a subscription when it ends.
+//! One async-graphql extension, registered first so that it sees each response as it leaves,
+//! around one [`Tracker`] per operation; the HTTP fast path (`super::executor`), which runs
+//! without extensions, keeps a [`Tracker`] itself. A query or mutation is counted at its (one)
+//! response, a subscription when it ends.
 
 use std::sync::Arc;
 
@@ -39,15 +41,7 @@ impl Observe {
 impl ExtensionFactory for Observe {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(Observer {
-            tracker: Arc::new(Mutex::new(Tracker {
-                metrics: self.metrics.clone(),
-                started: Instant::now(),
-                requested_name: None,
-                operation: None,
-                errored: false,
-                counted: false,
-                tap: None,
-            })),
+            tracker: Arc::new(Mutex::new(Tracker::new(self.metrics.clone()))),
         })
     }
 }
@@ -56,8 +50,9 @@ struct Observer {
     tracker: Arc<Mutex<Tracker>>,
 }
 
-/// One operation's facts, gathered by the hooks as it runs.
-struct Tracker {
+/// One operation's facts, gathered as it runs; it counts the operation at its last response,
+/// or when dropped (a subscription's end, a request abandoned).
+pub(super) struct Tracker {
     metrics: Metrics,
     started: Instant,
     /// The `operationName` the request gave.
@@ -89,12 +84,40 @@ fn select(
 }
 
 impl Tracker {
+    /// Starts timing an operation.
+    pub(super) fn new(metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            started: Instant::now(),
+            requested_name: None,
+            operation: None,
+            errored: false,
+            counted: false,
+            tap: None,
+        }
+    }
+
+    /// Notes the operation `document` runs for a request naming `requested_name`: its type and
+    /// name go into the request's span and label its metrics.
+    pub(super) fn selected(&mut self, document: &ExecutableDocument, requested_name: Option<&str>) {
+        let operation = select(document, requested_name);
+        if let Some((ty, name)) = &operation {
+            let span = tracing::Span::current();
+            span.record("graphql_operation_type", type_label(Some(*ty)));
+            if let Some(name) = name {
+                span.record("graphql_operation_name", name.as_str());
+            }
+        }
+        self.operation = operation;
+    }
+
     fn operation_type(&self) -> Option<OperationType> {
         self.operation.as_ref().map(|(ty, _)| *ty)
     }
 
-    /// Notes one response: counts its errors' codes, and counts a query or mutation.
-    fn saw(&mut self, response: &mut Response) {
+    /// Notes one response: gives every error a code and counts the codes, and counts a query
+    /// or mutation.
+    pub(super) fn saw(&mut self, response: &mut Response) {
         ensure_codes(&mut response.errors);
         if self.metrics.is_on() {
             let codes = response.errors.iter().filter_map(code_of);
@@ -177,15 +200,8 @@ impl Extension for Observer {
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
         let mut tracker = self.tracker.lock();
-        let operation = select(&document, tracker.requested_name.as_deref());
-        if let Some((ty, name)) = &operation {
-            let span = tracing::Span::current();
-            span.record("graphql_operation_type", type_label(Some(*ty)));
-            if let Some(name) = name {
-                span.record("graphql_operation_name", name.as_str());
-            }
-        }
-        tracker.operation = operation;
+        let requested_name = tracker.requested_name.take();
+        tracker.selected(&document, requested_name.as_deref());
         // A group's shared execution renders events for subscribers that were each counted
         // as they subscribed; it is not an operation of its own.
         if ctx.data_opt::<Feed>().is_some() {

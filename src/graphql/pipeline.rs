@@ -191,7 +191,7 @@ impl Extension for PipelineExtension {
                     .run(ctx)
                     .await
                     .map_err(errors::code_validation_errors)?;
-                self.cache.put(query, document, validation);
+                self.cache.put(query, document, validation, ctx.schema_env);
                 Ok(validation)
             }
         }

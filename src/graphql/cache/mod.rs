@@ -9,13 +9,18 @@
 //! without variable definitions: a valid document without any uses no variable, so its
 //! validation result is the same for every request. A document enters the cache only once it
 //! parsed, passed the document limits and validated; a refused text is parsed again next time.
+//!
+//! Texts that select `__schema` are not kept: they are rare (a tool's introspection query,
+//! usually longer than [`MAX_CACHED_QUERY_BYTES`] anyway), and a cached document runs on the
+//! fast path (`super::executor`), which lacks the pipeline's correction of
+//! `__schema { description }`.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_graphql::ValidationResult;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
+use async_graphql::{SchemaEnv, ValidationResult};
 use lru::LruCache;
 use parking_lot::Mutex;
 
@@ -33,6 +38,8 @@ pub(super) struct Entry {
     pub(super) validation: ValidationResult,
     /// No operation declares a variable, so validation does not depend on the request.
     pub(super) variable_free: bool,
+    /// The schema it was validated against: its registry prices each request's variables.
+    pub(super) schema: SchemaEnv,
 }
 
 /// The cache the request pipeline (`super::pipeline`) reads and fills. Clones share it.
@@ -82,21 +89,24 @@ impl DocumentCache {
         Some(entry)
     }
 
-    /// Keeps `document`, parsed from `query` and validated with `validation`, unless `query`
-    /// is longer than [`MAX_CACHED_QUERY_BYTES`].
+    /// Keeps `document`, parsed from `query` and validated against `schema` with
+    /// `validation`, unless `query` is longer than [`MAX_CACHED_QUERY_BYTES`] or selects
+    /// `__schema`.
     pub(super) fn put(
         &self,
         query: String,
         document: ExecutableDocument,
         validation: ValidationResult,
+        schema: &SchemaEnv,
     ) {
-        if query.len() > MAX_CACHED_QUERY_BYTES {
+        if query.len() > MAX_CACHED_QUERY_BYTES || query.contains("__schema") {
             return;
         }
         let entry = Entry {
             variable_free: declares_no_variables(&document),
             document,
             validation,
+            schema: schema.clone(),
         };
         self.documents.lock().put(query, Arc::new(entry));
     }

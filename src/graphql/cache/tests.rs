@@ -1,5 +1,5 @@
-//! The document cache inside the real schema: what it keeps, and that every per-request check
-//! still runs on a cached text.
+//! The document cache inside the real `/graphql` executor: what it keeps, and that every
+//! per-request check still runs on a cached text, which takes the executor's fast path.
 
 use std::sync::Arc;
 
@@ -10,12 +10,16 @@ use serde_json::{Value, json};
 use super::{DocumentCache, declares_no_variables};
 use crate::assistant::BuiltinResponder;
 use crate::domain::SystemClock;
-use crate::graphql::{ChatSchema, QueryLimits, build_schema_with_cache};
+use crate::graphql::{Executor, QueryLimits, build_executor};
 use crate::metrics::Metrics;
 use crate::service::ChatService;
 use crate::store::MemoryStore;
 
-fn schema(cache: &DocumentCache, max_complexity: usize) -> ChatSchema {
+fn schema(cache: &DocumentCache, max_complexity: usize) -> Executor {
+    observed(cache, max_complexity, &Metrics::off())
+}
+
+fn observed(cache: &DocumentCache, max_complexity: usize, metrics: &Metrics) -> Executor {
     let clock = Arc::new(SystemClock);
     let service = ChatService::new(
         Arc::new(MemoryStore::new(clock.clone())),
@@ -25,10 +29,10 @@ fn schema(cache: &DocumentCache, max_complexity: usize) -> ChatSchema {
         max_complexity,
         ..QueryLimits::default()
     };
-    build_schema_with_cache(service, limits, &Metrics::off(), cache.clone())
+    build_executor(service, limits, metrics, cache.clone())
 }
 
-async fn run(schema: &ChatSchema, query: &str, variables: Value) -> Value {
+async fn run(schema: &Executor, query: &str, variables: Value) -> Value {
     let request = Request::new(query).variables(Variables::from_json(variables));
     serde_json::to_value(schema.execute(request).await).expect("a response serializes")
 }
@@ -145,6 +149,57 @@ async fn a_text_longer_than_the_cached_maximum_is_parsed_every_time() {
         assert_eq!(response, json!({"data": {"chats": {"total": 0}}}));
     }
     assert_eq!((cache.len(), cache.hits()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_text_selecting_the_schema_root_is_not_cached_and_its_description_stays_null() {
+    let cache = DocumentCache::new(10);
+    let schema = schema(&cache, crate::graphql::DEFAULT_MAX_COMPLEXITY);
+    let query = "{ s: __schema { d: description queryType { name } } }";
+    for _ in 0..2 {
+        let response = run(&schema, query, json!({})).await;
+        assert_eq!(
+            response,
+            json!({"data": {"s": {"d": null, "queryType": {"name": "Query"}}}})
+        );
+    }
+    assert_eq!((cache.len(), cache.hits()), (0, 0));
+}
+
+#[tokio::test]
+async fn a_cached_text_is_measured_like_a_new_one() {
+    let cache = DocumentCache::new(10);
+    let metrics = Metrics::new();
+    let schema = observed(&cache, crate::graphql::DEFAULT_MAX_COMPLEXITY, &metrics);
+    let query = "query Pick($id: ID!) { chat(id: $id) { id } }";
+    for _ in 0..3 {
+        let response = run(&schema, query, json!({"id": "nope"})).await;
+        assert_eq!(response, json!({"data": {"chat": null}}));
+    }
+    let refused = run(&schema, query, json!({})).await;
+    assert_eq!(codes(&refused), ["GRAPHQL_VALIDATION_FAILED"]);
+    assert_eq!(cache.hits(), 3);
+    let text = metrics.render(0);
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_owned()
+    };
+    assert!(
+        line(r#"chatgate_graphql_operations_total{operation_type="query",operation_name="Pick",outcome="ok"}"#)
+            .ends_with(" 3"),
+        "{text}"
+    );
+    assert!(
+        line(r#"chatgate_graphql_operations_total{operation_type="unknown",operation_name="other",outcome="error"}"#)
+            .ends_with(" 1"),
+        "{text}"
+    );
+    assert!(
+        line(r#"chatgate_errors_total{code="GRAPHQL_VALIDATION_FAILED"}"#).ends_with(" 1"),
+        "{text}"
+    );
 }
 
 fn parse(query: &str) -> ExecutableDocument {

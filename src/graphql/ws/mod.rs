@@ -22,7 +22,7 @@ use session::GraphqlSession;
 pub use session::close;
 pub use shared::{Feed, SharedExecutions, Tap};
 
-use super::ChatSchema;
+use super::Executor;
 use super::http::{graphql_handler, transport_error};
 use crate::error::{AppError, ErrorCode};
 use crate::ws::{self, RETRY_AFTER_SECS, Sockets};
@@ -30,13 +30,13 @@ use crate::ws::{self, RETRY_AFTER_SECS, Sockets};
 /// `GET /graphql`: a WebSocket handshake opens a subscription socket; anything else is a
 /// GraphQL-over-HTTP query.
 pub async fn graphql_get(
-    State(schema): State<ChatSchema>,
+    State(executor): State<Executor>,
     State(executions): State<SharedExecutions>,
     State(sockets): State<Sockets>,
     request: Request,
 ) -> Response {
     if !ws::is_websocket_handshake(&request) {
-        return graphql_handler.call(request, schema).await;
+        return graphql_handler.call(request, executor).await;
     }
     let (mut parts, _body) = request.into_parts();
     let headers = parts.headers.clone();

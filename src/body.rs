@@ -108,3 +108,30 @@ mod tests {
         );
     }
 }
+
+/// A JSON answer, written into one growing buffer. axum's own `Json` writes through a
+/// `BytesMut` writer whose bookkeeping on each of serde's many small writes was a fifth of a
+/// page of chats; this writes the same bytes with the same `Content-Type`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut body = Vec::with_capacity(256);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => (
+                [(
+                    header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            Err(err) => {
+                tracing::error!(%err, "an answer did not serialize");
+                AppError::new(ErrorCode::InternalError, "the answer could not be written")
+                    .into_response()
+            }
+        }
+    }
+}

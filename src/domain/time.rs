@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 
 /// A UTC instant with millisecond precision, stored as milliseconds since the Unix epoch
 /// (eight bytes per timestamp keeps records lean). Renders as `2025-10-04T12:00:00.000Z`.
@@ -38,19 +38,57 @@ impl Timestamp {
     }
 }
 
+/// The length of a rendered timestamp with a four-digit year: `2025-10-04T12:00:00.000Z`.
+const RENDERED_LEN: usize = 24;
+
+impl Timestamp {
+    /// The RFC 3339 text written into `buf`, for years 0 to 9999 (every instant a client can
+    /// send or the clock gives): every answer renders timestamps, and chrono's general
+    /// formatter (an allocated string through `fmt`) was a sixth of a page of chats. Other
+    /// years return `None` and render through chrono.
+    fn render(self, buf: &mut [u8; RENDERED_LEN]) -> Option<&str> {
+        let at = self.to_datetime().naive_utc();
+        let (date, time) = (at.date(), at.time());
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+        let millis = u32::try_from(self.0.rem_euclid(1000)).expect("below 1000");
+        *buf = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, digits: usize, mut value: u32| {
+            for i in (at..at + digits).rev() {
+                buf[i] = b'0' + u8::try_from(value % 10).expect("a digit");
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, date.month());
+        put(8, 2, date.day());
+        put(11, 2, time.hour());
+        put(14, 2, time.minute());
+        put(17, 2, time.second());
+        put(20, 3, millis);
+        std::str::from_utf8(buf).ok()
+    }
+
+    fn render_with_chrono(self) -> String {
+        self.to_datetime()
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            &self
-                .to_datetime()
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
-        )
+        match self.render(&mut [0; RENDERED_LEN]) {
+            Some(text) => f.write_str(text),
+            None => f.write_str(&self.render_with_chrono()),
+        }
     }
 }
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.render(&mut [0; RENDERED_LEN]) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.serialize_str(&self.render_with_chrono()),
+        }
     }
 }
 
@@ -102,6 +140,41 @@ mod tests {
         let t = Timestamp::parse("2025-10-04T12:00:00.5+00:00").unwrap();
         assert_eq!(t.to_string(), "2025-10-04T12:00:00.500Z");
         assert_eq!(serde_json::to_value(t).unwrap(), "2025-10-04T12:00:00.500Z");
+    }
+
+    #[test]
+    fn renders_like_chrono_across_the_calendar() {
+        let day = 86_400_000_i64;
+        let mut instants = vec![
+            i64::from(i32::MIN),
+            -1,
+            0,
+            1,
+            999,
+            1_000,
+            day - 1,
+            // 0000-01-01T00:00:00.000Z, and the last millisecond before it (year -1).
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            // 9999-12-31T23:59:59.999Z, and the first millisecond of year 10000.
+            253_402_300_799_999,
+            253_402_300_800_000,
+            // 2024-02-29 (a leap day) and 2100-03-01 (after a non-leap February).
+            1_709_164_800_123,
+            4_107_542_400_456,
+        ];
+        // Every 79,199,930,110 ms (917 days and some hours) from year 1 to about 2510.
+        instants.extend((0..1_000).map(|i| -62_135_596_800_000 + i * 79_199_930_110));
+        for millis in instants {
+            let t = Timestamp::from_millis(millis);
+            let expected = t.render_with_chrono();
+            assert_eq!(t.to_string(), expected, "{millis}");
+            assert_eq!(
+                serde_json::to_value(t).unwrap(),
+                expected.as_str(),
+                "{millis}"
+            );
+        }
     }
 
     #[test]

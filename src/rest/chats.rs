@@ -3,7 +3,7 @@
 //! Each handler decodes its input (see [`super::extract`]), calls one [`ChatService`]
 //! operation and renders the result; no rule is checked here.
 
-use axum::Json;
+use crate::body::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,7 +1,7 @@
 //! `/api/conversations…`: conversations of the chatbot API (docs/api.md, "Conversations"). Mounted under both
 //! `/api` and `/api/v1`.
 
-use axum::Json;
+use crate::body::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;

@@ -5,10 +5,15 @@
 //! value is acceptable is the domain's call. Body fields keep their JSON type problems as
 //! [`Field::Invalid`] so the domain reports them beside every other bad field.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::Uri;
 use axum::http::request::Parts;
+use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -152,7 +157,7 @@ pub struct QueryParams<T>(pub T);
 impl<S, T> FromRequestParts<S> for QueryParams<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + IntoParams,
+    T: DeserializeOwned + IntoParams + 'static,
 {
     type Rejection = AppError;
 
@@ -161,15 +166,29 @@ where
     }
 }
 
-impl<T: DeserializeOwned + IntoParams> QueryParams<T> {
+/// The query parameter names `T` documents. They come from the same type that documents
+/// them in OpenAPI; building that documentation is far dearer than a request's decoding, so
+/// each type's names are built once.
+fn known_names<T: IntoParams + 'static>() -> Arc<[String]> {
+    static NAMES: LazyLock<RwLock<HashMap<TypeId, Arc<[String]>>>> =
+        LazyLock::new(Default::default);
+    let id = TypeId::of::<T>();
+    if let Some(names) = NAMES.read().get(&id) {
+        return names.clone();
+    }
+    let names: Arc<[String]> = T::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    NAMES.write().insert(id, names.clone());
+    names
+}
+
+impl<T: DeserializeOwned + IntoParams + 'static> QueryParams<T> {
     fn decode(uri: &Uri) -> AppResult<Self> {
         let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
             .map_err(|_| bad_request("query string is malformed"))?;
-        // The parameter names come from the same type that documents them.
-        let known: Vec<String> = T::into_params(|| Some(ParameterIn::Query))
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let known = known_names::<T>();
         let mut params = Map::new();
         let mut check = QueryChecker::default();
         for (name, value) in pairs {

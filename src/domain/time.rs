@@ -68,6 +68,15 @@ impl Timestamp {
         std::str::from_utf8(buf).ok()
     }
 
+    /// The RFC 3339 text as a string of its own, allocated once at its size (GraphQL values
+    /// own their strings; `to_string` would grow one through `fmt`).
+    pub fn to_rfc3339(self) -> String {
+        match self.render(&mut [0; RENDERED_LEN]) {
+            Some(text) => text.to_owned(),
+            None => self.render_with_chrono(),
+        }
+    }
+
     fn render_with_chrono(self) -> String {
         self.to_datetime()
             .to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -169,6 +178,7 @@ mod tests {
             let t = Timestamp::from_millis(millis);
             let expected = t.render_with_chrono();
             assert_eq!(t.to_string(), expected, "{millis}");
+            assert_eq!(t.to_rfc3339(), expected, "{millis}");
             assert_eq!(
                 serde_json::to_value(t).unwrap(),
                 expected.as_str(),

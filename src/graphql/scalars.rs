@@ -6,6 +6,13 @@ use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType,
 use crate::domain::{self, Timestamp};
 use crate::events::ChatEventKind as DomainChatEventKind;
 
+/// A record's id as a GraphQL `ID`: its hyphenated lower-case text, allocated once at its
+/// size (`to_string` would grow a string through `fmt`).
+pub(super) fn id(uuid: uuid::Uuid) -> async_graphql::ID {
+    let mut buffer = uuid::Uuid::encode_buffer();
+    async_graphql::ID(uuid.hyphenated().encode_lower(&mut buffer).to_owned())
+}
+
 /// RFC 3339 instant in UTC with milliseconds, e.g. `2025-10-04T12:00:00.000Z`.
 pub struct DateTime(pub Timestamp);
 
@@ -24,7 +31,7 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_string())
+        Value::String(self.0.to_rfc3339())
     }
 }
 

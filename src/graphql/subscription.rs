@@ -139,8 +139,8 @@ impl SubscriptionRoot {
 /// What `assistantReply` renders of a conversation's change.
 fn reply_event(change: &Change) -> Option<AssistantReplyEvent> {
     let item = |conversation_id: &uuid::Uuid, message_id: &uuid::Uuid| AssistantReplyEvent {
-        conversation_id: ID(conversation_id.to_string()),
-        message_id: ID(message_id.to_string()),
+        conversation_id: super::scalars::id(*conversation_id),
+        message_id: super::scalars::id(*message_id),
         delta: String::new(),
         done: true,
         error: None,

@@ -15,7 +15,7 @@ pub struct Chat(pub domain::Chat);
 #[Object]
 impl Chat {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        super::scalars::id(self.0.id)
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -46,7 +46,7 @@ pub struct Conversation(pub domain::Conversation);
 #[Object]
 impl Conversation {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        super::scalars::id(self.0.id)
     }
     async fn user_id(&self) -> &str {
         &self.0.user_id
@@ -99,10 +99,10 @@ pub struct Message(pub domain::Message);
 #[Object]
 impl Message {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        super::scalars::id(self.0.id)
     }
     async fn conversation_id(&self) -> ID {
-        ID(self.0.conversation_id.to_string())
+        super::scalars::id(self.0.conversation_id)
     }
     async fn role(&self) -> Role {
         self.0.role.into()

@@ -11,8 +11,9 @@
 //!
 //! 1. the required variables of the selected operation and the cost with these variables;
 //! 2. execution on a schema without extensions: with async-graphql's full validation when the
-//!    document declares variables (it checks their values), else with its fast mode (depth
-//!    and complexity only: the document's validity cannot change);
+//!    document declares variables and has not validated with values of this shape yet (it
+//!    checks their values; `super::cache` says what a shape is), else with its fast mode
+//!    (depth and complexity only: the outcome cannot change);
 //! 3. the error cap, then the same observing as every operation: codes on every error, the
 //!    operation's type and name in the request's span and metrics.
 //!
@@ -35,9 +36,10 @@ pub struct Executor(Arc<Schemas>);
 struct Schemas {
     /// Every check as an extension: first sights, long texts, introspection, subscriptions.
     full: ChatSchema,
-    /// No extensions, async-graphql's full validation: cached documents with variables.
+    /// No extensions, async-graphql's full validation: cached documents with variables of a
+    /// shape not validated yet.
     checked: ChatSchema,
-    /// No extensions, async-graphql's fast validation: cached documents without variables.
+    /// No extensions, async-graphql's fast validation: other cached documents.
     trusted: ChatSchema,
     cache: DocumentCache,
     metrics: Metrics,
@@ -95,12 +97,22 @@ impl Executor {
         }
         tracker.selected(document, operation_name);
         request.set_parsed_query(document.clone());
-        let schema = if entry.variable_free {
-            &schemas.trusted
-        } else {
-            &schemas.checked
+        let new_shape = match entry.variable_free {
+            true => None,
+            false => Some(entry.shapes.shape(&request.variables))
+                .filter(|shape| !entry.shapes.validated(shape)),
+        };
+        let schema = match new_shape {
+            None => &schemas.trusted,
+            Some(_) => &schemas.checked,
         };
         let mut response = schema.execute(request).await;
+        // Validation errors have no path: without any, these values passed validation.
+        if let Some(shape) = new_shape
+            && response.errors.iter().all(|error| !error.path.is_empty())
+        {
+            entry.shapes.note_validated(shape);
+        }
         limits::cap_errors(&mut response.errors);
         tracker.saw(&mut response);
         response

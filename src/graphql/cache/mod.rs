@@ -10,6 +10,9 @@
 //! validation result is the same for every request. A document enters the cache only once it
 //! parsed, passed the document limits and validated; a refused text is parsed again next time.
 //!
+//! A cached document with variables also remembers the shapes of variable values it validated
+//! with ([`shape`]): a request of a known shape skips the full validation too.
+//!
 //! Texts that select `__schema` are not kept: they are rare (a tool's introspection query,
 //! usually longer than [`MAX_CACHED_QUERY_BYTES`] anyway), and a cached document runs on the
 //! fast path (`super::executor`), which lacks the pipeline's correction of
@@ -23,6 +26,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use async_graphql::{SchemaEnv, ValidationResult};
 use lru::LruCache;
 use parking_lot::Mutex;
+use shape::Shapes;
 
 /// How many documents the cache holds by default, least recently used out first.
 pub const DEFAULT_CAPACITY: usize = 1_000;
@@ -40,6 +44,8 @@ pub(super) struct Entry {
     pub(super) variable_free: bool,
     /// The schema it was validated against: its registry prices each request's variables.
     pub(super) schema: SchemaEnv,
+    /// The variable values it validated with, by shape.
+    pub(super) shapes: Shapes,
 }
 
 /// The cache the request pipeline (`super::pipeline`) reads and fills. Clones share it.
@@ -104,6 +110,7 @@ impl DocumentCache {
         }
         let entry = Entry {
             variable_free: declares_no_variables(&document),
+            shapes: Shapes::of(&document),
             document,
             validation,
             schema: schema.clone(),
@@ -122,5 +129,6 @@ fn declares_no_variables(document: &ExecutableDocument) -> bool {
     }
 }
 
+mod shape;
 #[cfg(test)]
 mod tests;

@@ -99,6 +99,53 @@ async fn variable_values_and_required_variables_are_checked_on_every_hit() {
 }
 
 #[tokio::test]
+async fn values_of_a_shape_validated_before_skip_validation_and_others_do_not() {
+    let cache = DocumentCache::new(10);
+    let schema = schema(&cache, crate::graphql::DEFAULT_MAX_COMPLEXITY);
+    let query = "query ($id: ID!, $n: Int) { chat(id: $id) { id } chats(limit: $n) { total } }";
+    let ok = json!({"data": {"chat": null, "chats": {"total": 0}}});
+    // The first sight validates in the pipeline, the second on the fast path.
+    assert_eq!(run(&schema, query, json!({"id": "a", "n": 5})).await, ok);
+    assert_eq!(run(&schema, query, json!({"id": "b", "n": 5})).await, ok);
+    let entry = cache.documents.lock().peek(query).cloned().expect("cached");
+    let shape_of = |value: Value| entry.shapes.shape(&Variables::from_json(value));
+    assert!(
+        entry
+            .shapes
+            .validated(&shape_of(json!({"id": "any", "n": 5})))
+    );
+    for (bad, message) in [
+        (
+            json!({"id": "c", "n": "five"}),
+            "Invalid value for argument \"limit\"",
+        ),
+        (
+            json!({"id": 3.5, "n": 5}),
+            "Invalid value for argument \"id\"",
+        ),
+    ] {
+        let response = run(&schema, query, bad.clone()).await;
+        assert_eq!(
+            codes(&response),
+            ["GRAPHQL_VALIDATION_FAILED"],
+            "{response}"
+        );
+        let said = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(said.starts_with(message), "{said}");
+        assert!(!entry.shapes.validated(&shape_of(bad)));
+    }
+    assert_eq!(run(&schema, query, json!({"id": "d", "n": 5})).await, ok);
+    assert_eq!(run(&schema, query, json!({"id": "e", "n": 6})).await, ok);
+    assert!(
+        entry
+            .shapes
+            .validated(&shape_of(json!({"id": "any", "n": 6})))
+    );
+}
+
+#[tokio::test]
 async fn a_document_that_fails_to_parse_or_validate_is_not_cached() {
     let cache = DocumentCache::new(10);
     let schema = schema(&cache, crate::graphql::DEFAULT_MAX_COMPLEXITY);

@@ -18,6 +18,10 @@
 //!
 //! and while resolving, `__schema { description }` answers `null`
 //! ([`introspection::is_schema_description`]).
+//!
+//! Over HTTP, a document the cache holds does not come here: `super::executor` runs the steps
+//! that depend on the request (3, 5, a validation of new variable shapes, 7) from the same
+//! functions, on a schema without extensions.
 
 use std::sync::Arc;
 

@@ -5,6 +5,10 @@
 //! value is acceptable is the domain's call. Body fields keep their JSON type problems as
 //! [`Field::Invalid`] so the domain reports them beside every other bad field.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{OnceLock, PoisonError, RwLock};
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::Uri;
@@ -152,7 +156,7 @@ pub struct QueryParams<T>(pub T);
 impl<S, T> FromRequestParts<S> for QueryParams<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned + IntoParams,
+    T: DeserializeOwned + IntoParams + 'static,
 {
     type Rejection = AppError;
 
@@ -161,15 +165,40 @@ where
     }
 }
 
-impl<T: DeserializeOwned + IntoParams> QueryParams<T> {
+/// The query parameter names `T` takes: they come from the same type that documents them,
+/// worked out once per type (building its OpenAPI parameters on every request cost more than
+/// decoding the query itself).
+fn known_names<T: IntoParams + 'static>() -> &'static [String] {
+    type Names = HashMap<TypeId, &'static [String]>;
+    static NAMES: OnceLock<RwLock<Names>> = OnceLock::new();
+    let names = NAMES.get_or_init(RwLock::default);
+    let id = TypeId::of::<T>();
+    let found = names
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&id)
+        .copied();
+    if let Some(known) = found {
+        return known;
+    }
+    let known: Vec<String> = T::into_params(|| Some(ParameterIn::Query))
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    // One small list per query type, kept for the life of the process.
+    let known: &'static [String] = Box::leak(known.into_boxed_slice());
+    *names
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(id)
+        .or_insert(known)
+}
+
+impl<T: DeserializeOwned + IntoParams + 'static> QueryParams<T> {
     fn decode(uri: &Uri) -> AppResult<Self> {
         let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
             .map_err(|_| bad_request("query string is malformed"))?;
-        // The parameter names come from the same type that documents them.
-        let known: Vec<String> = T::into_params(|| Some(ParameterIn::Query))
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let known = known_names::<T>();
         let mut params = Map::new();
         let mut check = QueryChecker::default();
         for (name, value) in pairs {

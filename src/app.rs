@@ -12,8 +12,6 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::assistant::{BuiltinResponder, OpenAiConfig, OpenAiResponder, Responder};
 use crate::config::{AssistantKind, Config};
@@ -25,7 +23,6 @@ use crate::graphql::{self, ChatSchema, DocumentCache, Executor, QueryLimits};
 use crate::metrics::{self, MeasuredResponder, MeasuredStore, Metrics, http::Exposure};
 use crate::playground;
 use crate::readiness::Readiness;
-use crate::request_id;
 use crate::rest;
 use crate::server::{self, ServerSettings};
 use crate::service::ChatService;
@@ -297,21 +294,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(rest::body_limit())
         .with_state(state);
-    // Request logs name the method, path, request id and status, never headers (where keys
-    // travel); with the access log off, only the line per answer goes.
-    let traced = request_id::apply(edge.apply(routes), |inner| {
-        let trace = TraceLayer::new_for_http().make_span_with(request_id::span);
-        if access_log {
-            inner.layer(trace.on_response(DefaultOnResponse::new().level(Level::INFO)))
-        } else {
-            inner.layer(trace.on_response(()))
-        }
-    });
-    if !metrics.is_on() {
-        return traced;
-    }
-    // Outermost, so every answer is counted, the edge's refusals included.
-    traced.layer(metrics::http::TrackLayer::new(metrics))
+    // One middleware around every route: metrics, the request id, the request's span and its
+    // log line (method, path, request id and status, never headers, where keys travel), then
+    // the edge's checks. Routed first, so metrics know the route template.
+    edge.apply(routes, metrics, access_log)
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then stops in this order:

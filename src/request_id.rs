@@ -2,19 +2,16 @@
 //! line of that request.
 //!
 //! A client's `X-Request-Id` is kept when it is acceptable ([`is_acceptable`]); otherwise, or
-//! when there is none, a UUID is generated. The id is echoed on every answer (edge refusals and
-//! socket upgrades included), named in the request's tracing span, and readable with
-//! [`current`] while the request is handled, which is how error answers quote it.
+//! when there is none, a UUID is generated. The edge's middleware assigns it first, echoes it
+//! on every answer (edge refusals and socket upgrades included), names it in the request's
+//! tracing span, and makes it readable with [`current`] while the request is handled, which is
+//! how error answers quote it.
 
-use axum::Router;
+use std::future::Future;
+
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tracing::Span;
 
 /// The header carrying the id, both ways.
@@ -24,12 +21,15 @@ pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 pub const MAX_LEN: usize = 128;
 
 tokio::task_local! {
-    static CURRENT: String;
+    static CURRENT: HeaderValue;
 }
 
 /// The id of the request being handled on this task, if any (none on socket tasks).
 pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
+    CURRENT
+        .try_with(|id| id.to_str().ok().map(str::to_owned))
+        .ok()
+        .flatten()
 }
 
 /// Whether a client's id is kept: 1 to [`MAX_LEN`] printable ASCII characters (spaces
@@ -42,44 +42,43 @@ pub fn is_acceptable(value: &HeaderValue) -> bool {
         && bytes.iter().any(|b| *b != b' ')
 }
 
-/// Generates a UUID for a request without an acceptable id.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GenerateRequestId;
-
-impl MakeRequestId for GenerateRequestId {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let value = HeaderValue::from_str(&id).expect("a UUID is a valid header value");
-        Some(RequestId::new(value))
-    }
+/// A new id: a random UUID in its hyphenated lower-case form.
+pub fn generate() -> HeaderValue {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }
 
-/// Drops a client's id that is not acceptable, so [`GenerateRequestId`] replaces it.
-fn drop_unacceptable(mut request: Request) -> Request {
+/// Gives `request` its id and returns it: the client's single acceptable id, else a new one
+/// that replaces whatever the client sent in the header.
+pub fn assign(request: &mut Request) -> HeaderValue {
     let headers = request.headers_mut();
-    let acceptable = {
+    let kept = {
         let mut values = headers.get_all(&HEADER).iter();
-        matches!((values.next(), values.next()), (Some(v), None) if is_acceptable(v))
+        match (values.next(), values.next()) {
+            (Some(id), None) if is_acceptable(id) => Some(id.clone()),
+            _ => None,
+        }
     };
-    if !acceptable {
-        headers.remove(&HEADER);
-    }
-    request
+    kept.unwrap_or_else(|| {
+        let id = generate();
+        headers.insert(HEADER, id.clone());
+        id
+    })
 }
 
-/// The request's id as text (set by [`apply`] before anything else runs).
+/// The request's id as text (set by [`assign`] before anything else runs).
 pub fn of(request: &Request) -> &str {
     request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
+        .headers()
+        .get(&HEADER)
+        .and_then(|id| id.to_str().ok())
         .unwrap_or("")
 }
 
-/// Makes the id readable with [`current`] while the rest of the request is handled.
-async fn in_scope(request: Request, next: Next) -> Response {
-    let id = of(&request).to_owned();
-    CURRENT.scope(id, next.run(request)).await
+/// Runs `handling` with `id` readable through [`current`].
+pub fn scope<F: Future>(id: HeaderValue, handling: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(id, handling)
 }
 
 /// The span every log line of a request is written in: method, path and id (never headers,
@@ -101,17 +100,6 @@ pub fn span(request: &Request<Body>) -> Span {
         graphql_operation_type = tracing::field::Empty,
         graphql_operation_name = tracing::field::Empty,
     )
-}
-
-/// Wraps `router` (the routes behind the edge) so that every request has an id before `trace`
-/// (which adds the trace layer) opens its span, every answer carries it, and everything inside
-/// can read it with [`current`].
-pub fn apply(router: Router, trace: impl FnOnce(Router) -> Router) -> Router {
-    let scoped = router.layer(axum::middleware::from_fn(in_scope));
-    trace(scoped)
-        .layer(PropagateRequestIdLayer::new(HEADER))
-        .layer(SetRequestIdLayer::new(HEADER, GenerateRequestId))
-        .layer(tower::util::MapRequestLayer::new(drop_unacceptable))
 }
 
 #[cfg(test)]

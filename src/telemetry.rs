@@ -5,6 +5,8 @@
 //! terminal or pipe for its access-log line. The queue is not lossy: if stdout stops taking
 //! lines for long enough to fill it (128,000 lines), logging waits rather than drop any.
 
+use std::io::IsTerminal;
+
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
@@ -18,7 +20,7 @@ pub struct LogGuard {
 }
 
 /// Installs the global subscriber: level from `RUST_LOG` (default `info`), pretty or JSON lines
-/// (one object per line), written through the non-blocking writer. Calling it again (as
+/// (one object per line; pretty lines coloured only when stdout is a terminal), written through the non-blocking writer. Calling it again (as
 /// several tests do) keeps the first subscriber.
 pub fn init(format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -26,8 +28,11 @@ pub fn init(format: LogFormat) -> LogGuard {
         .lossy(false)
         .thread_name("chatgate-log")
         .finish(std::io::stdout());
+    // Colours only for a terminal: escape codes cost a fifth of an access-log line to write
+    // and are noise in a file or a log shipper.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_writer(writer);
     let installed = match format {
         LogFormat::Pretty => builder.try_init(),

@@ -82,19 +82,25 @@ for scenario in "${SCENARIOS[@]}"; do
     *) port=$PORT pid=$CHATGATE_PID ;;
   esac
   drive "$scenario" 1 "$port" >/dev/null
-  callgrind_control -z "$pid" >/dev/null
-  callgrind_control -i on "$pid" >/dev/null
+  # callgrind_control reports each command on stderr; only its failure matters.
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  callgrind_control -i on "$pid" >/dev/null 2>&1
   line=$(drive "$scenario" "$SECONDS_PER_SCENARIO" "$port" | grep '^RESULT')
-  callgrind_control -i off "$pid" >/dev/null
-  callgrind_control -d "$scenario" "$pid" >/dev/null
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  callgrind_control -d "$scenario" "$pid" >/dev/null 2>&1
   read -r _ requests _ _ _ bad sockets <<<"$line"
   if [ "$bad" -ne 0 ] || [ "$sockets" -ne 0 ]; then
     echo "$scenario: $bad answers with an error status, $sockets socket errors" >&2
     exit 1
   fi
-  # The dump just written is the newest numbered dump of this process.
-  dump=$(ls -t "$OUT"/*".$pid".* | head -1)
+  # The dump this scenario asked for names it as its trigger. Its `summary:` line is zeroed
+  # by `-z`; `totals:` holds what was counted since.
+  dump=$(grep -l -x "desc: Trigger: dump $scenario" "$OUT"/*".$pid".*)
   total=$(awk '/^totals:/ { print $2; exit }' "$dump")
+  if [ -z "$total" ] || [ "$total" -eq 0 ] || [ "$requests" -eq 0 ]; then
+    echo "$scenario: nothing counted ($total instructions, $requests requests; see $dump)" >&2
+    exit 1
+  fi
   per=$((total / requests))
   case $scenario in
     baseline-get) BASE[get]=$per ;;

@@ -1,5 +1,7 @@
 //! API keys: which requests must present one, and the constant-time check of a presented key.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, header};
 use subtle::ConstantTimeEq;
 
@@ -9,9 +11,10 @@ pub fn bearer_token(value: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The configured keys; empty means authentication is off.
+/// The configured keys; empty means authentication is off. Shared, so a copy (the edge's, the
+/// sockets') is a reference count.
 #[derive(Clone, Default)]
-pub struct ApiKeys(Vec<Vec<u8>>);
+pub struct ApiKeys(Arc<[Vec<u8>]>);
 
 impl std::fmt::Debug for ApiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,18 +1,22 @@
-//! The rate-limit and API-key middleware.
+//! The edge's checks, each a plain function the edge's one middleware calls in turn: the rate
+//! limit, API keys, the request timeout and the JSON shape of error answers.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, header};
+#[cfg(test)]
+use axum::extract::State;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderMap, HeaderValue, header};
+#[cfg(test)]
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::Edge;
 use super::access::{Access, exempt_from_limit, is_preflight};
 use super::api_keys::Presented;
-use super::rate_limit::Decision;
+use super::rate_limit::{Decision, Limiter};
 use super::reply::{self, Protocol};
 use crate::error::{AppError, ErrorCode};
 
@@ -38,62 +42,68 @@ fn client_ip(edge: &Edge, request: &Request) -> Option<IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Counts the request against its client's window; refuses it with 429 beyond the limit.
-pub async fn rate_limit(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
-    let Some(limiter) = edge.limiter.as_ref() else {
-        return next.run(request).await;
+/// Whom a request counts against under the rate limit.
+pub(super) enum Counted<'a> {
+    /// Nobody: no limit, an exempt path, or a preflight.
+    Not,
+    /// This client, in this limiter.
+    Client(&'a Limiter, IpAddr),
+    /// A request to count without a client address: refused as a server error.
+    NoAddress(Response),
+}
+
+/// Whom `request` counts against.
+pub(super) fn client_to_count<'a>(edge: &'a Edge, request: &Request) -> Counted<'a> {
+    let Some(limiter) = edge.limiter.as_deref() else {
+        return Counted::Not;
     };
     let path = request.uri().path();
-    if exempt_from_limit(path) || is_preflight(&request) {
-        return next.run(request).await;
+    if exempt_from_limit(path) || is_preflight(request) {
+        return Counted::Not;
     }
-    let protocol = Protocol::of(path);
-    let Some(ip) = client_ip(&edge, &request) else {
-        let err = AppError::internal("no client address on a request; refusing it");
-        return reply::error(protocol, request.headers(), &err);
-    };
-    let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);
-    match limiter.check(ip, now).await {
-        Decision::Admitted {
-            limit,
-            remaining,
-            reset,
-        } => {
-            let mut response = next.run(request).await;
-            reply::add_limit_headers(response.headers_mut(), limit, remaining, reset);
-            response
-        }
-        Decision::Refused {
-            limit,
-            reset,
-            retry_after,
-        } => {
-            let mut response = reply::rate_limited(protocol, request.headers(), retry_after);
-            reply::add_limit_headers(response.headers_mut(), limit, 0, reset);
-            response
+    match client_ip(edge, request) {
+        Some(ip) => Counted::Client(limiter, ip),
+        None => {
+            let err = AppError::internal("no client address on a request; refusing it");
+            Counted::NoAddress(reply::error(Protocol::of(path), request.headers(), &err))
         }
     }
 }
 
-/// With keys configured, refuses a request without a valid key (401) before routing, unless
-/// [`Access::of`] says its route is open; a WebSocket handshake on a socket path may come
-/// without a key (the socket then asks for one) but not with a wrong one.
-pub async fn require_api_key(
-    State(edge): State<Arc<Edge>>,
-    request: Request,
-    next: Next,
+/// Counts a request of `ip` against its window, now.
+pub(super) async fn count(edge: &Edge, limiter: &Limiter, ip: IpAddr) -> Decision {
+    let now = u64::try_from(edge.clock.now().millis()).unwrap_or(0);
+    limiter.check(ip, now).await
+}
+
+/// The 429 answer to a request over its client's limit, in its protocol's shape.
+pub(super) fn over_limit(
+    protocol: Protocol,
+    headers: &HeaderMap,
+    limit: u32,
+    reset: u64,
+    retry_after: u64,
 ) -> Response {
+    let mut response = reply::rate_limited(protocol, headers, retry_after);
+    reply::add_limit_headers(response.headers_mut(), limit, 0, reset);
+    response
+}
+
+/// With keys configured, the 401 for a request without a valid key (checked before routing),
+/// unless [`Access::of`] says its route is open; a WebSocket handshake on a socket path may
+/// come without a key (the socket then asks for one) but not with a wrong one.
+pub(super) fn key_refusal(edge: &Edge, request: &Request) -> Option<Response> {
     if !edge.keys.enabled() {
-        return next.run(request).await;
+        return None;
     }
     let presented = edge.keys.check_headers(request.headers());
-    let admitted = match Access::of(&request) {
+    let admitted = match Access::of(request) {
         Access::Open => true,
         Access::Socket => presented != Presented::Invalid,
         Access::Key => presented == Presented::Valid,
     };
     if admitted {
-        return next.run(request).await;
+        return None;
     }
     let message = if presented == Presented::Missing {
         "an API key is required (X-API-Key or Authorization: Bearer)"
@@ -107,45 +117,49 @@ pub async fn require_api_key(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"chatgate\""),
     );
-    response
+    Some(response)
 }
 
-/// Answers 408, in the protocol's shape, when a request (reading its body included) outlives
-/// `limit`. A WebSocket upgrade is answered at once, so a socket's life is not bounded by it.
-pub async fn request_timeout(
-    State(limit): State<Duration>,
-    request: Request,
-    next: Next,
+/// Runs `answer` for at most `limit`, reading the request's body included; past it, answers
+/// 408 in the protocol's shape. A WebSocket upgrade is answered at once, so a socket's life
+/// is not bounded by it.
+pub(super) async fn within(
+    limit: Duration,
+    protocol: Protocol,
+    accept: &HeaderMap,
+    answer: impl Future<Output = Response>,
 ) -> Response {
-    let protocol = Protocol::of(request.uri().path());
-    let accept = reply::accept_of(request.headers());
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match tokio::time::timeout(limit, answer).await {
         Ok(response) => response,
         Err(_) => {
             let message = format!("the request did not complete within {limit:?}");
             reply::error(
                 protocol,
-                &accept,
+                accept,
                 &AppError::new(ErrorCode::RequestTimeout, message),
             )
         }
     }
 }
 
-/// Gives every error answer the JSON shape of its protocol, whoever produced it: a framework
+/// Gives an error answer the JSON shape of its protocol, whoever produced it: a framework
 /// rejection (a path that is not UTF-8, say) or a mounted router such as Swagger UI may answer
 /// in plain text or with no body at all. The status and the other headers are kept.
-pub async fn json_errors(request: Request, next: Next) -> Response {
-    let protocol = Protocol::of(request.uri().path());
-    let accept = reply::accept_of(request.headers());
-    let response = next.run(request).await;
+pub(super) async fn as_json(
+    protocol: Protocol,
+    accept: &HeaderMap,
+    response: Response,
+) -> Response {
     let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    if is_json {
         return response;
     }
     let code = ErrorCode::for_status(status);
@@ -157,7 +171,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         said if status.is_client_error() && !said.is_empty() => said.to_owned(),
         _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
     };
-    let mut replaced = reply::error(protocol, &accept, &AppError::new(code, message));
+    let mut replaced = reply::error(protocol, accept, &AppError::new(code, message));
     *replaced.status_mut() = status;
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
@@ -165,6 +179,26 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         }
     }
     replaced
+}
+
+/// [`within`] as a middleware of its own, to test it apart from the rest of the edge.
+#[cfg(test)]
+pub async fn request_timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let protocol = Protocol::of(request.uri().path());
+    let accept = reply::accept_of(request.headers());
+    within(limit, protocol, &accept, next.run(request)).await
+}
+
+/// [`as_json`] as a middleware of its own, to test it apart from the rest of the edge.
+#[cfg(test)]
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let protocol = Protocol::of(request.uri().path());
+    let accept = reply::accept_of(request.headers());
+    as_json(protocol, &accept, next.run(request).await).await
 }
 
 #[cfg(test)]

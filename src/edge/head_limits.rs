@@ -9,7 +9,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::reply::{self, Protocol};
@@ -26,11 +25,9 @@ pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Most header lines accepted: 100. More is a 431.
 pub const MAX_HEADERS: usize = 100;
 
-/// Answers a request whose head alone breaks a limit; lets every other request through.
-pub async fn refuse_oversized_heads(request: Request, next: Next) -> Response {
-    let Some((status, err)) = oversized(&request) else {
-        return next.run(request).await;
-    };
+/// The answer to a request whose head alone breaks a limit; `None` for every other request.
+pub fn refusal(request: &Request) -> Option<Response> {
+    let (status, err) = oversized(request)?;
     let protocol = Protocol::of(request.uri().path());
     let mut response = reply::error(protocol, request.headers(), &err);
     *response.status_mut() = status;
@@ -39,7 +36,7 @@ pub async fn refuse_oversized_heads(request: Request, next: Next) -> Response {
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    response
+    Some(response)
 }
 
 /// The status and error of the first limit the head breaks, if any.

@@ -4,6 +4,8 @@
 
 mod access;
 pub mod api_keys;
+mod cors;
+pub mod gate;
 mod guard;
 mod head_limits;
 pub mod rate_limit;
@@ -14,11 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Method, header};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
 use crate::domain::{Clock, SystemClock};
+use crate::metrics::Metrics;
 use api_keys::ApiKeys;
 pub use head_limits::{MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES};
 use rate_limit::{Backend, DEFAULT_MAX_CLIENTS, Limiter};
@@ -34,7 +35,8 @@ pub struct Edge {
     limiter: Option<Arc<Limiter>>,
     keys: ApiKeys,
     trust_proxy: bool,
-    cors_origins: Vec<String>,
+    /// Shared: handlers that read the edge (`/health/ready`) copy it per request.
+    cors_origins: Arc<[String]>,
     /// Where the rate limit's "now" comes from; tests move it by hand.
     clock: Arc<dyn Clock>,
 }
@@ -46,7 +48,7 @@ impl Default for Edge {
             limiter: None,
             keys: ApiKeys::default(),
             trust_proxy: false,
-            cors_origins: vec!["*".into()],
+            cors_origins: Arc::from(["*".to_owned()]),
             clock: Arc::new(SystemClock),
         }
     }
@@ -72,7 +74,7 @@ impl Edge {
             limiter: limiter.map(Arc::new),
             keys: ApiKeys::new(config.api_keys.clone()),
             trust_proxy: config.trust_proxy,
-            cors_origins: config.cors_origins.clone(),
+            cors_origins: config.cors_origins.as_slice().into(),
             clock: Arc::new(SystemClock),
         })
     }
@@ -106,7 +108,7 @@ impl Edge {
     }
 
     pub fn with_cors_origins(mut self, origins: Vec<String>) -> Self {
-        self.cors_origins = origins;
+        self.cors_origins = origins.into();
         self
     }
 
@@ -125,62 +127,12 @@ impl Edge {
         self.limiter.as_ref().and_then(|l| l.backend())
     }
 
-    /// Wraps `router` in the edge layers: CORS outermost, then the limits a request head alone
-    /// can break (declared body length, URI, headers), then the rate limit, then API keys, then
-    /// the request timeout, then the JSON shape for every error answer.
-    pub fn apply(&self, router: Router) -> Router {
-        // axum clones a middleware's state for every request: share one copy.
-        let shared = Arc::new(self.clone());
-        router
-            .layer(axum::middleware::from_fn(guard::json_errors))
-            .layer(axum::middleware::from_fn_with_state(
-                REQUEST_TIMEOUT,
-                guard::request_timeout,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                shared.clone(),
-                guard::require_api_key,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                shared,
-                guard::rate_limit,
-            ))
-            .layer(axum::middleware::from_fn(
-                head_limits::refuse_oversized_heads,
-            ))
-            .layer(self.cors())
-    }
-
-    fn cors(&self) -> CorsLayer {
-        let origins = if self.cors_origins.iter().any(|o| o.trim() == "*") {
-            AllowOrigin::any()
-        } else {
-            AllowOrigin::list(
-                self.cors_origins
-                    .iter()
-                    .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
-            )
-        };
-        CorsLayer::new()
-            .allow_origin(origins)
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::DELETE,
-                Method::OPTIONS,
-            ])
-            .allow_headers([
-                header::CONTENT_TYPE,
-                header::AUTHORIZATION,
-                HeaderName::from_static("x-api-key"),
-            ])
-            .expose_headers([
-                HeaderName::from_static(reply::LIMIT),
-                HeaderName::from_static(reply::REMAINING),
-                HeaderName::from_static(reply::RESET),
-                header::RETRY_AFTER,
-                crate::request_id::HEADER,
-            ])
+    /// Wraps every route of `router` in the edge's one middleware ([`gate`]): metrics (into
+    /// `metrics`), the request id, the request's span and access-log line (when `access_log`),
+    /// CORS, the limits a request head alone can break (declared body length, URI, headers),
+    /// the rate limit, API keys, the request timeout and the JSON shape of every error answer,
+    /// in that order.
+    pub fn apply(&self, router: Router, metrics: Metrics, access_log: bool) -> Router {
+        router.layer(gate::GateLayer::new(self, metrics, access_log))
     }
 }

@@ -49,6 +49,15 @@ pub fn accept_of(headers: &HeaderMap) -> HeaderMap {
         .collect()
 }
 
+/// What a refusal of a request in `protocol` needs of its headers, kept before the request is
+/// handed on: the `Accept` values on `/graphql`, nothing elsewhere (no allocation).
+pub fn accept_for(protocol: Protocol, headers: &HeaderMap) -> HeaderMap {
+    match protocol {
+        Protocol::Graphql => accept_of(headers),
+        Protocol::Chatbot | Protocol::Rest => HeaderMap::new(),
+    }
+}
+
 /// An error in the protocol's shape with its status; on `/graphql` in the media type the
 /// request's `Accept` asks for.
 pub fn error(protocol: Protocol, accept: &HeaderMap, err: &AppError) -> Response {

@@ -1,11 +1,8 @@
 //! The HTTP side of the metrics: the layer that times and counts every request by its route
 //! template, and the `GET /metrics` answer, on the main port or on a listener of its own.
 
-use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -14,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::{EncodeLabelValue, LabelValueEncoder};
 use tokio::time::Instant;
-use tower::{Layer, Service};
 
 use super::Metrics;
 use crate::app::AppState;
@@ -104,92 +100,39 @@ pub fn mark_rate_limited(response: &mut Response) {
     response.extensions_mut().insert(RateLimited);
 }
 
-/// The layer around every route: counts and times the request under its route template, and
-/// counts the error code its answer was marked with. A plain tower layer rather than an axum
-/// `from_fn` middleware, which would clone the whole stack beneath it for every request.
-#[derive(Clone)]
-pub struct TrackLayer {
-    metrics: Metrics,
+/// One request being counted and timed under its route template, from before the edge's
+/// checks until its answer, whoever rendered that answer: recorded by [`Tracking::finish`].
+pub struct Tracking {
+    route: Route,
+    method: &'static str,
+    started: Instant,
 }
 
-impl TrackLayer {
-    /// Records into `metrics`.
-    pub fn new(metrics: Metrics) -> Self {
-        Self { metrics }
-    }
-}
-
-impl<S> Layer<S> for TrackLayer {
-    type Service = Track<S>;
-
-    fn layer(&self, inner: S) -> Track<S> {
-        Track {
-            inner,
-            metrics: self.metrics.clone(),
+impl Tracking {
+    /// Starts timing `request` (routed already, so its route template is known).
+    pub fn start(request: &Request) -> Self {
+        Self {
+            route: Route::of(request),
+            method: method_label(request.method()),
+            started: Instant::now(),
         }
     }
-}
 
-/// The service [`TrackLayer`] wraps each route in.
-#[derive(Clone)]
-pub struct Track<S> {
-    inner: S,
-    metrics: Metrics,
-}
-
-impl<S> Service<Request> for Track<S>
-where
-    S: Service<Request, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Tracked<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let route = Route::of(&request);
-        let method = method_label(request.method());
-        Tracked {
-            inner: Box::pin(self.inner.call(request)),
-            seen: Some((self.metrics.clone(), route, method, Instant::now())),
+    /// Records the answer into `metrics`: the request under its route, method and status, and
+    /// the error code the answer was marked with.
+    pub fn finish(self, metrics: &Metrics, response: &Response) {
+        if let Some(code) = response.extensions().get::<ErrorCode>() {
+            metrics.error(*code);
         }
-    }
-}
-
-/// A tracked request's answer, recorded as it completes.
-pub struct Tracked<F> {
-    inner: Pin<Box<F>>,
-    seen: Option<(Metrics, Route, &'static str, Instant)>,
-}
-
-impl<F, E> Future for Tracked<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let answered = ready!(self.inner.as_mut().poll(cx));
-        if let (Ok(response), Some((metrics, route, method, started))) =
-            (&answered, self.seen.take())
-        {
-            if let Some(code) = response.extensions().get::<ErrorCode>() {
-                metrics.error(*code);
-            }
-            if response.extensions().get::<RateLimited>().is_some() {
-                metrics.rate_limited();
-            }
-            let status = response.status().as_u16();
-            metrics.http_request(route, method, status, started.elapsed());
+        if response.extensions().get::<RateLimited>().is_some() {
+            metrics.rate_limited();
         }
-        Poll::Ready(answered)
+        let status = response.status().as_u16();
+        metrics.http_request(self.route, self.method, status, self.started.elapsed());
     }
 }
 
-/// Marks a response as a refusal of the rate limit, counted by [`Track`].
+/// Marks a response as a refusal of the rate limit, counted by [`Tracking`].
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimited;
 

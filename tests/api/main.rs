@@ -39,6 +39,7 @@ mod metrics_exposure;
 mod null_propagation;
 mod oversized_requests;
 mod pagination;
+mod plain_logs;
 mod playground;
 mod postgres;
 mod rate_limit_redis;

@@ -32,6 +32,7 @@ mod keys_not_logged;
 mod live_across;
 mod live_feed;
 mod live_lag;
+mod live_lag_neighbours;
 mod live_resume;
 mod live_sharing;
 mod metrics;

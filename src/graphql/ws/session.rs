@@ -212,12 +212,8 @@ impl GraphqlSession {
                     }
                     return Ok(());
                 }
-                let results = self
-                    .executions
-                    .operation(*request)
-                    .map(Some)
-                    .chain(futures::stream::once(async { None }));
-                self.operations.insert(id, Box::pin(results));
+                let results = self.executions.operation(*request);
+                self.operations.insert(id, results);
                 Ok(())
             }
             ClientMessage::Complete { id } => {

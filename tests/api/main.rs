@@ -30,6 +30,7 @@ mod graphql_validation;
 mod graphql_ws_protocol;
 mod keys_not_logged;
 mod live_across;
+mod live_counted;
 mod live_feed;
 mod live_lag;
 mod live_lag_neighbours;

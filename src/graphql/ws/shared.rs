@@ -105,7 +105,9 @@ impl SharedExecutions {
             .execute_stream_with_session_data(request.data(tap.clone()), Default::default());
         let registry = self.inner.clone();
         let mut own = Some(own);
-        // Kept, not polled, once the stream is handed over: it ends with the operation.
+        // Kept once the stream is handed over, until the operation ends: what observes the
+        // operation (its metrics) is dropped with it. The resolver's own stream ends at the
+        // hand-over, so what is kept is the ended execution, not its request's state.
         let mut _handed_over = None;
         let mut shared: Option<Rendered> = None;
         let mut join = Some((selection, variables));

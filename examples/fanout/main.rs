@@ -16,11 +16,16 @@
 //! Arguments: `<host:port> <server pid> <subscribers> <one|spread> [posts per second, default
 //! 10] [seconds, default 10]`. Client sockets are bound to 127.R.0.2, 127.R.0.3, … (10,000 per
 //! address, R from the process id) so the ephemeral ports of one source address do not run
-//! short.
+//! short. The client runs one thread per core it may use (`taskset`), or `FANOUT_THREADS`;
+//! each thread opens its share of the sockets, and each socket's upgrade, `connection_init` and
+//! `subscribe` go out in one write ([`open`]), so the client can open sockets faster than one
+//! core of the server takes them. `FANOUT_OPEN=stepwise` opens them as a graphql-ws client
+//! does instead (upgrade; `connection_init`; `subscribe` after the `connection_ack`).
 
+mod open;
 mod proc;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,15 +33,11 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use proc::{cpu_ms, listen_overflows, resident_kib};
 
 const SELECTION: &str = "subscription($c: ID!) { messageAdded(conversationId: $c) \
                          { id conversationId role content createdAt } }";
-const SOCKETS_PER_ADDRESS: usize = 10_000;
 const OPENING_AT_ONCE: usize = 256;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
@@ -53,9 +54,24 @@ struct Args {
     seconds: u32,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+/// One runtime thread per core the client may run on (`taskset`), or `FANOUT_THREADS`: the
+/// sockets open from all of them at once.
+fn main() {
+    let threads = std::env::var("FANOUT_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(run(threads));
+}
+
+async fn run(threads: usize) {
     let args = parse_args();
+    let stepwise = std::env::var("FANOUT_OPEN").is_ok_and(|how| how == "stepwise");
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let http = Http::new(args.address);
     let conversations = if args.spread {
@@ -70,16 +86,35 @@ async fn main() {
     let ids = Arc::new(ids);
 
     let (rss_before, overflows_before) = (resident_kib(args.pid), listen_overflows());
-    let opening = Instant::now();
-    let sockets: Vec<(usize, Socket)> = futures::stream::iter(0..args.subscribers)
-        .map(|index| {
-            let conversation = ids[index % conversations].clone();
-            async move { (index, open(args.address, index, &conversation).await) }
+    let (cpu_before_open, opening) = (cpu_ms(args.pid), Instant::now());
+    // Each thread opens its share, OPENING_AT_ONCE at a time.
+    let openers: Vec<_> = (0..threads)
+        .map(|thread| {
+            let (ids, address) = (ids.clone(), args.address);
+            let mine: Vec<usize> = (thread..args.subscribers).step_by(threads).collect();
+            tokio::spawn(async move {
+                futures::stream::iter(mine)
+                    .map(|index| {
+                        let conversation = ids[index % conversations].clone();
+                        async move {
+                            (
+                                index,
+                                open::open(address, index, &conversation, stepwise).await,
+                            )
+                        }
+                    })
+                    .buffer_unordered(OPENING_AT_ONCE)
+                    .collect::<Vec<_>>()
+                    .await
+            })
         })
-        .buffer_unordered(OPENING_AT_ONCE)
-        .collect()
-        .await;
+        .collect();
+    let mut sockets: Vec<(usize, Socket)> = Vec::with_capacity(args.subscribers);
+    for opener in openers {
+        sockets.extend(opener.await.expect("an opening task"));
+    }
     let opened_in = opening.elapsed();
+    let cpu_opening = cpu_ms(args.pid) - cpu_before_open;
     let overflows = listen_overflows() - overflows_before;
 
     let delivered = Arc::new(AtomicU64::new(0));
@@ -148,9 +183,16 @@ async fn main() {
         args.rate
     );
     println!(
-        "opened and acknowledged in {:.2} s: {:.0} connects/s; listen queue overflows {overflows}",
+        "opened and acknowledged in {:.2} s from {threads} client threads: {:.0} connects/s; \
+         listen queue overflows {overflows}",
         opened_in.as_secs_f64(),
         args.subscribers as f64 / opened_in.as_secs_f64()
+    );
+    let per_connect_us = cpu_opening as f64 * 1000.0 / args.subscribers as f64;
+    println!(
+        "server CPU while opening: {cpu_opening} ms, {per_connect_us:.1} µs per socket \
+         (a whole core would open {:.0} a second)",
+        1e6 / per_connect_us.max(0.001)
     );
     println!(
         "server VmRSS {rss_before} -> {rss_subscribed} KiB subscribed: {:.1} KiB per socket",
@@ -192,43 +234,6 @@ fn parse_args() -> Args {
         rate,
         seconds,
     }
-}
-
-/// Opens socket `index` from its own source address, acknowledged and subscribed.
-async fn open(server: SocketAddr, index: usize, conversation: &str) -> Socket {
-    // A run of its own (by process id) in 127.0.0.0/8: the last run's connections may still
-    // be in TIME_WAIT on the server's side.
-    let run = 1 + (std::process::id() % 250) as u8;
-    let source = Ipv4Addr::new(127, run, 0, 2 + (index / SOCKETS_PER_ADDRESS) as u8);
-    let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
-    tcp.bind(SocketAddr::from((source, 0)))
-        .expect("a source port");
-    let stream = tcp.connect(server).await.expect("the server accepts");
-    stream.set_nodelay(true).expect("nodelay");
-    let mut request = format!("ws://{server}/graphql")
-        .into_client_request()
-        .expect("a valid URL");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
-    let config = WebSocketConfig::default().read_buffer_size(4096);
-    let (mut socket, _) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
-            .await
-            .expect("the upgrade succeeds");
-    send(&mut socket, json!({"type": "connection_init"})).await;
-    loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) if text.contains("connection_ack") => break,
-            Some(Ok(_)) => {}
-            other => panic!("no connection_ack: {other:?}"),
-        }
-    }
-    let subscribe = json!({"type": "subscribe", "id": format!("s{index}"),
-        "payload": {"query": SELECTION, "variables": {"c": conversation}}});
-    send(&mut socket, subscribe).await;
-    socket
 }
 
 async fn send(socket: &mut Socket, message: Value) {

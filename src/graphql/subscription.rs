@@ -22,7 +22,8 @@ use crate::events::{Change, LiveItem, LiveStream};
 pub struct SubscriptionRoot;
 
 /// A subscriber's results: over a socket, `live` goes to the operation's tap (and this stream
-/// stays empty); elsewhere it is rendered here.
+/// ends at once, so the socket's own execution frees what it holds); elsewhere it is rendered
+/// here.
 fn deliver<T: Send + 'static>(
     ctx: &Context<'_>,
     live: LiveStream,
@@ -32,7 +33,7 @@ fn deliver<T: Send + 'static>(
     match Tap::of(ctx) {
         Some(tap) => {
             tap.hand_over(live, move |change| pick(change).is_some());
-            futures::stream::pending().boxed()
+            futures::stream::empty().boxed()
         }
         None => render(live, pick, lagged),
     }

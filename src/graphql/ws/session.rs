@@ -44,6 +44,7 @@ pub struct GraphqlSession {
     protocol: Subprotocol,
     executions: SharedExecutions,
     sockets: Sockets,
+    /// The upgrade request's headers until `connection_init` has been checked; empty after.
     headers: HeaderMap,
     init_received: bool,
     acknowledged: bool,
@@ -169,7 +170,10 @@ impl GraphqlSession {
                 }
                 self.init_received = true;
                 let auth = self.sockets.auth().clone();
-                match auth.on_connection_init(&self.headers, &payload).await {
+                // Needed for this one check only: header values share the buffer the request
+                // was read into, kilobytes an idle socket would hold for nothing.
+                let headers = std::mem::take(&mut self.headers);
+                match auth.on_connection_init(&headers, &payload).await {
                     Admission::Accept => {
                         ws::send_text(socket, protocol::connection_ack()).await?;
                         if self.protocol == Subprotocol::LegacyWs {
@@ -208,12 +212,8 @@ impl GraphqlSession {
                     }
                     return Ok(());
                 }
-                let results = self
-                    .executions
-                    .operation(*request)
-                    .map(Some)
-                    .chain(futures::stream::once(async { None }));
-                self.operations.insert(id, Box::pin(results));
+                let results = self.executions.operation(*request);
+                self.operations.insert(id, results);
                 Ok(())
             }
             ClientMessage::Complete { id } => {

@@ -12,8 +12,10 @@
 //! per-socket data, and keys are checked before any operation starts.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::task::{Context as TaskContext, Poll};
 
 use async_graphql::{Context, Request, Response, Variables};
 use axum::extract::ws::Utf8Bytes;
@@ -86,8 +88,9 @@ impl SharedExecutions {
     }
 
     /// Runs `request` as one socket's operation: its own execution until its resolver hands
-    /// over a live stream, then that stream rendered by the selection's group.
-    pub fn operation(&self, request: Request) -> BoxStream<'static, Outcome> {
+    /// over a live stream, then that stream rendered by the selection's group. Each result is
+    /// `Some`; a last `None` says the operation completed.
+    pub fn operation(&self, request: Request) -> BoxStream<'static, Option<Outcome>> {
         let selection = Selection {
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
@@ -102,29 +105,44 @@ impl SharedExecutions {
             .execute_stream_with_session_data(request.data(tap.clone()), Default::default());
         let registry = self.inner.clone();
         let mut own = Some(own);
-        // Kept, not polled, once the stream is handed over: it ends with the operation.
+        // Kept once the stream is handed over, until the operation ends: what observes the
+        // operation (its metrics) is dropped with it. The resolver's own stream ends at the
+        // hand-over, so what is kept is the ended execution, not its request's state.
         let mut _handed_over = None;
-        let mut shared: Option<BoxStream<'static, Outcome>> = None;
+        let mut shared: Option<Rendered> = None;
         let mut join = Some((selection, variables));
+        let mut completed = false;
         futures::stream::poll_fn(move |cx| {
             loop {
-                if let Some(shared) = shared.as_mut() {
-                    return shared.poll_next_unpin(cx);
+                if completed {
+                    return Poll::Ready(None);
                 }
-                let Some(running) = own.as_mut() else {
-                    return std::task::Poll::Ready(None);
+                let polled = if let Some(shared) = shared.as_mut() {
+                    shared.poll_next_unpin(cx)
+                } else {
+                    let Some(running) = own.as_mut() else {
+                        completed = true;
+                        return Poll::Ready(Some(None));
+                    };
+                    let polled = running.poll_next_unpin(cx);
+                    if let Some(tapped) = tap.take() {
+                        // The resolver passed its checks and handed its stream over: the own
+                        // execution has nothing more to say.
+                        _handed_over = own.take();
+                        let (selection, variables) = join.take().expect("a tap is taken once");
+                        let group = Group::join(&registry, selection, variables);
+                        shared = Some(tapped.rendered_by(group, tap.lagged.clone()));
+                        continue;
+                    }
+                    polled.map(|response| response.map(Outcome::Response))
                 };
-                let polled = running.poll_next_unpin(cx);
-                if let Some(tapped) = tap.take() {
-                    // The resolver passed its checks and handed its stream over: the own
-                    // execution has nothing more to say.
-                    _handed_over = own.take();
-                    let (selection, variables) = join.take().expect("a tap is taken once");
-                    let group = Group::join(&registry, selection, variables);
-                    shared = Some(tapped.rendered_by(group, tap.lagged.clone()));
-                    continue;
-                }
-                return polled.map(|response| response.map(Outcome::Response));
+                return match polled {
+                    Poll::Ready(None) => {
+                        completed = true;
+                        Poll::Ready(Some(None))
+                    }
+                    other => other.map(|outcome| outcome.map(Some)),
+                };
             }
         })
         .boxed()
@@ -177,29 +195,62 @@ impl Tap {
 impl Tapped {
     /// The subscriber's results: each event its field renders (and the lag error), rendered
     /// by `group`; ends where the live stream ends.
-    fn rendered_by(
-        self,
-        group: Arc<Group>,
-        lagged: Arc<AtomicBool>,
-    ) -> BoxStream<'static, Outcome> {
-        let Tapped { live, renders } = self;
-        live.filter(move |item| {
-            futures::future::ready(match item {
-                LiveItem::Event(change) => renders(change),
-                LiveItem::Lagged => {
-                    lagged.store(true, Ordering::Relaxed);
-                    true
+    fn rendered_by(self, group: Arc<Group>, lagged: Arc<AtomicBool>) -> Rendered {
+        Rendered {
+            tapped: self,
+            group,
+            lagged,
+            payload: None,
+            ended: false,
+        }
+    }
+}
+
+/// A subscriber's live stream rendered by its group: one layer that takes the next event,
+/// skips those its field does not render, and waits for the group's payload of it.
+struct Rendered {
+    tapped: Tapped,
+    group: Arc<Group>,
+    lagged: Arc<AtomicBool>,
+    /// The payload of the event taken last, until it is ready.
+    payload: Option<Payload>,
+    ended: bool,
+}
+
+impl Stream for Rendered {
+    type Item = Outcome;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Outcome>> {
+        let this = &mut *self;
+        loop {
+            if let Some(payload) = this.payload.as_mut() {
+                let rendered = std::task::ready!(payload.poll_unpin(cx));
+                this.payload = None;
+                let Some(rendered) = rendered else {
+                    // The group's execution ended: nothing more renders.
+                    this.ended = true;
+                    return Poll::Ready(None);
+                };
+                return Poll::Ready(Some(Outcome::Payload(rendered)));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let Some(item) = std::task::ready!(this.tapped.live.poll_next_unpin(cx)) else {
+                this.ended = true;
+                return Poll::Ready(None);
+            };
+            this.payload = match &item {
+                LiveItem::Event(change) if (this.tapped.renders)(change) => {
+                    Some(this.group.payload(item))
                 }
-                LiveItem::Ended => false,
-            })
-        })
-        .then(move |item| {
-            let group = group.clone();
-            async move { group.render(item).await }
-        })
-        .take_while(|payload| futures::future::ready(payload.is_some()))
-        .filter_map(|payload| futures::future::ready(payload.map(Outcome::Payload)))
-        .boxed()
+                LiveItem::Event(_) | LiveItem::Ended => None,
+                LiveItem::Lagged => {
+                    this.lagged.store(true, Ordering::Relaxed);
+                    Some(this.group.payload(item))
+                }
+            };
+        }
     }
 }
 
@@ -258,21 +309,19 @@ impl Group {
         group
     }
 
-    /// The payload `item` renders to, executed once for the whole group. `None` if the
-    /// group's execution ended (it does not while subscribers pass it events their field
-    /// renders).
-    async fn render(self: &Arc<Self>, item: LiveItem) -> Option<Utf8Bytes> {
-        let payload = match &item {
+    /// The payload `item` (an event or the lag) renders to, executed once for the whole
+    /// group; it resolves to `None` if the group's execution ended (it does not while
+    /// subscribers pass it events their field renders).
+    fn payload(self: &Arc<Self>, item: LiveItem) -> Payload {
+        match &item {
             LiveItem::Event(change) => self
                 .payloads
                 .get_or_render(change, |_| self.spawn_execution(item.clone())),
-            LiveItem::Lagged => self
+            _ => self
                 .lagged
                 .get_or_init(|| self.spawn_execution(item.clone()))
                 .clone(),
-            LiveItem::Ended => return None,
-        };
-        payload.await
+        }
     }
 
     fn spawn_execution(self: &Arc<Self>, item: LiveItem) -> Payload {

@@ -65,6 +65,7 @@ pub async fn join_socket(
 pub struct JoinSession {
     service: ChatService,
     sockets: Sockets,
+    /// The upgrade request's headers until the auth frame has been checked; empty after.
     headers: HeaderMap,
     authenticated: bool,
     joined: StreamMap<Uuid, LiveStream>,
@@ -94,7 +95,13 @@ impl JoinSession {
         Self {
             service,
             sockets,
-            headers,
+            // Kept only for the auth frame: header values share the buffer the request was
+            // read into, kilobytes an idle socket would hold for nothing.
+            headers: if authenticated {
+                HeaderMap::new()
+            } else {
+                headers
+            },
             authenticated,
             joined: StreamMap::new(),
         }
@@ -177,7 +184,8 @@ impl JoinSession {
                 return Err(Exit::close(UNAUTHORIZED, "Unauthorized"));
             };
             let auth = self.sockets.auth().clone();
-            return match auth.on_auth_frame(&self.headers, key.as_deref()).await {
+            let headers = std::mem::take(&mut self.headers);
+            return match auth.on_auth_frame(&headers, key.as_deref()).await {
                 Admission::Accept => {
                     self.authenticated = true;
                     send(socket, frames::authenticated()).await

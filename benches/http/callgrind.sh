@@ -30,28 +30,12 @@ ALL=(baseline-get baseline-post rest-get rest-list rest-create rest-toggle rest-
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=("${ALL[@]}")
 
-for tool in wrk valgrind; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "installing $tool (Debian package)" >&2
-    apt-get install -y "$tool" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$tool" >/dev/null; }
-  fi
-done
+source benches/http/common.sh
+install_missing wrk valgrind
 
 cargo build --release --quiet --bin chatgate --example load
 mkdir -p "$OUT"
 
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 600); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/$2" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing answers on port $1" >&2
-  exit 1
-}
 
 under_callgrind() {
   local name=$1
@@ -65,8 +49,8 @@ under_callgrind chatgate "$CHATGATE" --host 127.0.0.1 --port "$PORT" --rate-limi
 CHATGATE_PID=${PIDS[-1]}
 under_callgrind baseline target/release/examples/load baseline "$BASELINE_PORT"
 BASELINE_PID=${PIDS[-1]}
-wait_port "$PORT" health
-wait_port "$BASELINE_PORT" ""
+wait_port "$PORT" health 600
+wait_port "$BASELINE_PORT" "" 600
 target/release/examples/load seed "http://127.0.0.1:$PORT" "$OUT" >&2
 
 # Under valgrind a request can take well over wrk's default 2 s timeout when the machine is

@@ -33,26 +33,12 @@ ALL=(baseline-get baseline-post rest-get rest-list rest-create rest-toggle rest-
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=("${ALL[@]}")
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)" >&2
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+source benches/http/common.sh
+install_missing wrk
 
 cargo build --release --quiet --bin chatgate --example load
 mkdir -p "$OUT"
 
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/$2" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing answers on port $1" >&2
-  exit 1
-}
 
 taskset -c "$SERVER_CPU" "$CHATGATE" --host 127.0.0.1 --port "$PORT" \
   --rate-limit 0 >/dev/null 2>"$OUT/chatgate.err" &

@@ -47,8 +47,8 @@ struct Schemas {
 }
 
 impl Executor {
-    /// An executor over `full` (built with the pipeline and observing extensions around
-    /// `cache`) and two schemas built by `bare` without extensions.
+    /// An executor over `full` (built with the pipeline extension around `cache`) and two
+    /// schemas built by `bare` without extensions.
     pub(super) fn new(
         full: ChatSchema,
         bare: impl Fn(ValidationMode) -> ChatSchema,

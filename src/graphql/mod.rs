@@ -33,7 +33,6 @@ pub use http::{graphql_handler, respond_negotiated};
 pub use limits::{MAX_ALIASES, MAX_ARGUMENTS, MAX_ERRORS, MAX_TOKENS, MAX_VARIABLES};
 pub use loaders::StoreLoader;
 pub use mutation::MutationRoot;
-pub use observe::Observe;
 pub use query::QueryRoot;
 pub use sdl::sdl;
 pub use subscription::SubscriptionRoot;
@@ -77,7 +76,7 @@ impl Default for QueryLimits {
 pub type ChatSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Builds the schema around the service, refusing queries beyond `limits` before they run;
-/// every operation is logged and measured into `metrics` ([`Observe`]).
+/// every operation is logged and measured into `metrics`.
 pub fn build_schema(service: ChatService, limits: QueryLimits, metrics: &Metrics) -> ChatSchema {
     build_schema_with_cache(service, limits, metrics, DocumentCache::default())
 }
@@ -91,9 +90,11 @@ pub fn build_schema_with_cache(
     cache: DocumentCache,
 ) -> ChatSchema {
     schema_builder(service, limits)
-        // First, so it sees every response as it leaves, errors with their final codes.
-        .extension(Observe::new(metrics.clone()))
-        .extension(pipeline::Pipeline::new(limits.max_complexity, cache))
+        .extension(pipeline::Pipeline::new(
+            limits.max_complexity,
+            cache,
+            metrics.clone(),
+        ))
         .finish()
 }
 

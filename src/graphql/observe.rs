@@ -2,61 +2,25 @@
 //! name in the request's log span (never its variables or text), and its metrics (by type,
 //! bounded name and outcome, with latency, and the codes of its errors).
 //!
-//! One async-graphql extension, registered first so that it sees each response as it leaves,
-//! around one [`Tracker`] per operation; the HTTP fast path (`super::executor`), which runs
-//! without extensions, keeps a [`Tracker`] itself. A query or mutation is counted at its (one)
-//! response, a subscription when it ends.
+//! One [`Tracker`] per operation: the request pipeline (`super::pipeline`) keeps one in its
+//! extension, the HTTP fast path (`super::executor`) keeps one itself. A query or mutation is
+//! counted at its (one) response, a subscription when it ends.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    NextSubscribe,
-};
+use async_graphql::Response;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{Request, Response, ServerResult, Variables};
-use futures::StreamExt;
-use futures::stream::BoxStream;
-use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::errors::{code_of, ensure_codes};
 use super::variables::selected_named_operation;
-use super::ws::{Feed, Tap};
+use super::ws::Tap;
 use crate::error::ErrorCode;
 use crate::metrics::Metrics;
-
-/// The extension factory; one per schema, holding the application's metrics.
-pub struct Observe {
-    metrics: Metrics,
-}
-
-impl Observe {
-    /// Observes into `metrics` (which may be off: the log fields are written anyway).
-    pub fn new(metrics: Metrics) -> Self {
-        Self { metrics }
-    }
-}
-
-impl ExtensionFactory for Observe {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Observer {
-            tracker: Arc::new(Mutex::new(Tracker::new(self.metrics.clone()))),
-        })
-    }
-}
-
-struct Observer {
-    tracker: Arc<Mutex<Tracker>>,
-}
 
 /// One operation's facts, gathered as it runs; it counts the operation at its last response,
 /// or when dropped (a subscription's end, a request abandoned).
 pub(super) struct Tracker {
     metrics: Metrics,
     started: Instant,
-    /// The `operationName` the request gave.
-    requested_name: Option<String>,
     /// The selected operation's type, and its name when the document names it.
     operation: Option<(OperationType, Option<String>)>,
     errored: bool,
@@ -89,7 +53,6 @@ impl Tracker {
         Self {
             metrics,
             started: Instant::now(),
-            requested_name: None,
             operation: None,
             errored: false,
             counted: false,
@@ -109,6 +72,14 @@ impl Tracker {
             }
         }
         self.operation = operation;
+    }
+
+    /// Notes where the operation runs: a group's shared execution (`shared`) renders events
+    /// for subscribers that were each counted as they subscribed, so it is not counted; a
+    /// socket's shared subscription (`tap`) says by its lag whether it failed.
+    pub(super) fn runs_in(&mut self, shared: bool, tap: Option<Tap>) {
+        self.counted |= shared;
+        self.tap = tap;
     }
 
     fn operation_type(&self) -> Option<OperationType> {
@@ -155,59 +126,5 @@ impl Tracker {
 impl Drop for Tracker {
     fn drop(&mut self) {
         self.count(false);
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for Observer {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        self.tracker.lock().saw(&mut response);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let tracker = self.tracker.clone();
-        next.run(ctx, stream)
-            .map(move |mut response| {
-                tracker.lock().saw(&mut response);
-                response
-            })
-            .boxed()
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        self.tracker.lock().requested_name = request.operation_name.clone();
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let mut tracker = self.tracker.lock();
-        let requested_name = tracker.requested_name.take();
-        tracker.selected(&document, requested_name.as_deref());
-        // A group's shared execution renders events for subscribers that were each counted
-        // as they subscribed; it is not an operation of its own.
-        if ctx.data_opt::<Feed>().is_some() {
-            tracker.counted = true;
-        }
-        tracker.tap = ctx.data_opt::<Tap>().cloned();
-        Ok(document)
     }
 }

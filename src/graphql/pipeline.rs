@@ -14,7 +14,8 @@
 //! 6. validation, skipped for a cached document that declares no variables, its errors coded
 //!    ([`errors::code_validation_errors`]); a document that passes all this is cached;
 //! 7. after execution, the error cap ([`limits::cap_errors`]), on every response of a
-//!    subscription too;
+//!    subscription too, then the observing: codes on every error, the operation's type and
+//!    name in the request's span and its metrics ([`Tracker`]);
 //!
 //! and while resolving, `__schema { description }` answers `null`
 //! ([`introspection::is_schema_description`]).
@@ -38,20 +39,28 @@ use futures::stream::BoxStream;
 use parking_lot::Mutex;
 
 use super::cache::{DocumentCache, Entry, MAX_CACHED_QUERY_BYTES};
+use super::observe::Tracker;
+use super::ws::{Feed, Tap};
 use super::{cost, errors, introspection, limits, variables};
+use crate::metrics::Metrics;
 
-/// The pipeline's settings: the cost limit and the document cache.
+/// The pipeline's settings: the cost limit, the document cache and where operations are
+/// measured.
 pub struct Pipeline {
     max_complexity: usize,
     cache: DocumentCache,
+    metrics: Metrics,
 }
 
 impl Pipeline {
-    /// Refuses documents costing more than `max_complexity`; keeps documents in `cache`.
-    pub fn new(max_complexity: usize, cache: DocumentCache) -> Self {
+    /// Refuses documents costing more than `max_complexity`; keeps documents in `cache`;
+    /// measures operations into `metrics` (which may be off: the log fields are written
+    /// anyway).
+    pub fn new(max_complexity: usize, cache: DocumentCache, metrics: Metrics) -> Self {
         Self {
             max_complexity,
             cache,
+            metrics,
         }
     }
 }
@@ -62,6 +71,7 @@ impl ExtensionFactory for Pipeline {
             max_complexity: self.max_complexity,
             cache: self.cache.clone(),
             state: Mutex::default(),
+            tracker: Arc::new(Mutex::new(Tracker::new(self.metrics.clone()))),
         })
     }
 }
@@ -71,6 +81,8 @@ struct PipelineExtension {
     max_complexity: usize,
     cache: DocumentCache,
     state: Mutex<State>,
+    /// Shared with a subscription's stream, which outlives the hook that maps it.
+    tracker: Arc<Mutex<Tracker>>,
 }
 
 /// What one step of a request leaves for a later one.
@@ -99,6 +111,7 @@ impl PipelineExtension {
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
+        operation_name: Option<&str>,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = match self.cache.get(query) {
@@ -119,8 +132,7 @@ impl PipelineExtension {
                 document
             }
         };
-        let operation_name = self.state.lock().operation_name.take();
-        variables::check_required(&document, operation_name.as_deref(), variables)?;
+        variables::check_required(&document, operation_name, variables)?;
         limits::check_counts(&document)?;
         cost::check(
             &ctx.schema_env.registry,
@@ -137,6 +149,7 @@ impl Extension for PipelineExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         limits::cap_errors(&mut response.errors);
+        self.tracker.lock().saw(&mut response);
         response
     }
 
@@ -146,9 +159,11 @@ impl Extension for PipelineExtension {
         stream: BoxStream<'s, Response>,
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
+        let tracker = self.tracker.clone();
         next.run(ctx, stream)
-            .map(|mut response| {
+            .map(move |mut response| {
                 limits::cap_errors(&mut response.errors);
+                tracker.lock().saw(&mut response);
                 response
             })
             .boxed()
@@ -176,7 +191,17 @@ impl Extension for PipelineExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         limits::check_tokens(query)?;
-        self.document(ctx, query, variables, next).await
+        let operation_name = self.state.lock().operation_name.take();
+        let document = self
+            .document(ctx, query, variables, operation_name.as_deref(), next)
+            .await?;
+        let mut tracker = self.tracker.lock();
+        tracker.selected(&document, operation_name.as_deref());
+        tracker.runs_in(
+            ctx.data_opt::<Feed>().is_some(),
+            ctx.data_opt::<Tap>().cloned(),
+        );
+        Ok(document)
     }
 
     async fn validation(

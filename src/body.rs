@@ -1,5 +1,6 @@
-//! JSON request bodies: the one place for their media type, size and emptiness rules
-//! (docs/api.md, "Requests"), shared by the REST extractors and the GraphQL endpoint.
+//! JSON bodies: the one place for a request body's media type, size and emptiness rules
+//! (docs/api.md, "Requests"), shared by the REST extractors and the GraphQL endpoint, and the
+//! JSON answer the REST routes write ([`Json`]).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

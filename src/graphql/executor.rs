@@ -81,7 +81,7 @@ impl Executor {
         let mut tracker = Tracker::new(schemas.metrics.clone());
         let document = &entry.document;
         let operation_name = request.operation_name.as_deref();
-        let checked = variables::check_required(document, operation_name, &request.variables)
+        let passed = variables::check_required(document, operation_name, &request.variables)
             .and_then(|()| {
                 cost::check(
                     &entry.schema.registry,
@@ -90,18 +90,18 @@ impl Executor {
                     schemas.max_complexity,
                 )
             });
-        if let Err(error) = checked {
+        if let Err(error) = passed {
             let mut response = Response::from_errors(vec![error]);
             tracker.saw(&mut response);
             return response;
         }
         tracker.selected(document, operation_name);
         request.set_parsed_query(document.clone());
-        let new_shape = match entry.variable_free {
-            true => None,
-            false => Some(entry.shapes.shape(&request.variables))
-                .filter(|shape| !entry.shapes.validated(shape)),
-        };
+        // The shape of these values, when the document has variables and has not validated
+        // with values of this shape yet.
+        let new_shape = (!entry.variable_free)
+            .then(|| entry.shapes.shape(&request.variables))
+            .filter(|shape| !entry.shapes.validated(shape));
         let schema = match new_shape {
             None => &schemas.trusted,
             Some(_) => &schemas.checked,

@@ -25,12 +25,10 @@ PORT=${PORT:-8181}
 BASELINE_PORT=${BASELINE_PORT:-8182}
 OUT=${OUT:-$(mktemp -d /tmp/chatgate-callgrind.XXXXXX)}
 CHATGATE=${CHATGATE:-target/release/chatgate}
-ALL=(baseline-get baseline-post rest-get rest-list rest-create rest-toggle rest-messages
-  rest-post-message gql-chat-var gql-chats gql-chat-literal)
-SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=("${ALL[@]}")
 
 source benches/http/common.sh
+SCENARIOS=("$@")
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=("${ALL_SCENARIOS[@]}")
 install_missing wrk valgrind
 
 cargo build --release --quiet --bin chatgate --example load

@@ -1,6 +1,11 @@
 # Shared by the HTTP benchmark scripts (sourced, not run): installing a Debian tool when
 # missing, stopping what a script started when it exits, and waiting for a port to answer.
 
+# Every scenario, in the order a run without arguments measures them (benches/http/load.lua
+# says what each sends).
+ALL_SCENARIOS=(baseline-get baseline-post rest-get rest-list rest-create rest-toggle rest-messages
+  rest-post-message gql-chat-var gql-chats gql-chat-literal)
+
 # Installs each named Debian package whose command is missing.
 install_missing() {
   local tool

@@ -28,12 +28,10 @@ PORT=${PORT:-8171}
 BASELINE_PORT=${BASELINE_PORT:-8172}
 OUT=${OUT:-$(mktemp -d /tmp/chatgate-load.XXXXXX)}
 CHATGATE=${CHATGATE:-target/release/chatgate}
-ALL=(baseline-get baseline-post rest-get rest-list rest-create rest-toggle rest-messages
-  rest-post-message gql-chat-var gql-chats gql-chat-literal)
-SCENARIOS=("$@")
-[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=("${ALL[@]}")
 
 source benches/http/common.sh
+SCENARIOS=("$@")
+[ ${#SCENARIOS[@]} -eq 0 ] && SCENARIOS=("${ALL_SCENARIOS[@]}")
 install_missing wrk
 
 cargo build --release --quiet --bin chatgate --example load
